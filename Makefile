@@ -1,0 +1,35 @@
+# The two set-up commands of README.md: `make run` and `make test`. Both work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-services lint help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed-run ## run the whole pipeline in one process (embedded; no Kafka needed)
+	$(BIN)/siem run all
+
+test-services: ## fetch Kafka's jars and install Alertmanager (what the integration tests start)
+	scripts/kafka.sh fetch
+	scripts/alertmanager.sh install
+
+test: $(VENV)/.installed-test test-services ## install everything and run the whole test suite
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test ## check the rules shipped in rules/
+	$(BIN)/siem rules lint rules/

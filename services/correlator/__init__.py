@@ -1,0 +1,1 @@
+"""Correlator: applies Sigma rules to envelopes and raises alerts; its `sinks` deliver them."""

@@ -1,0 +1,1 @@
+"""Sigma rules: loaded with pySigma, compiled into matchers of our own."""

@@ -1,0 +1,34 @@
+"""The correlator's and the alert sinks' settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from services.shared.settings import CommonSettings
+
+
+class CorrelatorSettings(CommonSettings):
+    correlator_port: int = Field(8082, ge=0, le=65535)
+    rules_dirs: list[Path] = Field(
+        default_factory=lambda: [Path("rules")], description="Folders of Sigma rule files, colon-separated."
+    )
+
+
+class SinksSettings(CommonSettings):
+    sinks_port: int = Field(8083, ge=0, le=65535)
+    alertmanager_url: list[str] = Field(
+        default_factory=list,
+        description="Alertmanager base URLs, comma-separated; every one gets every alert (HA peers).",
+    )
+    alerts_file: Path | None = Field(
+        None, description="JSON-lines file of alerts; defaults to <var_dir>/alerts.jsonl without Alertmanager."
+    )
+    sink_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one delivery request.")
+    sink_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between delivery retries.")
+
+    def effective_alerts_file(self) -> Path | None:
+        if self.alerts_file is not None:
+            return self.alerts_file
+        return None if self.alertmanager_url else self.var_dir / "alerts.jsonl"

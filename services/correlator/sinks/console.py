@@ -1,0 +1,26 @@
+"""Console sink: one readable line per alert, for someone watching `siem run all`."""
+
+from __future__ import annotations
+
+import sys
+
+from services.shared.alert import Alert
+from services.shared.metrics import SINK_SENT
+
+
+def summary_line(alert: Alert) -> str:
+    group = " ".join(f"{k}={v}" for k, v in alert.group.items())
+    when = alert.last_seen.isoformat().replace("+00:00", "Z")
+    return (
+        f"ALERT [{alert.rule.level}] {alert.rule.title} ({alert.rule.id}) {group} "
+        f"count={alert.count} last_seen={when} id={alert.id}".replace("  ", " ")
+    )
+
+
+class ConsoleSink:
+    name = "console"
+
+    async def send(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            print(summary_line(alert), file=sys.stdout, flush=True)
+        SINK_SENT.labels(self.name).inc(len(alerts))

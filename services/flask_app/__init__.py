@@ -1,0 +1,1 @@
+"""The sample Flask application the SIEM watches: not written yet; see the platform issue."""

@@ -1,0 +1,1 @@
+"""Ingest: HTTP (and later syslog) listeners that turn what senders post into envelopes on `siem.events`."""

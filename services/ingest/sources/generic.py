@@ -1,0 +1,102 @@
+"""Generic JSON: one object, an array of objects, or NDJSON, in (or near) the envelope's own shape.
+
+An object may carry `id`, `time` (or `@timestamp`/`timestamp`: RFC 3339 or epoch seconds/ms),
+`logsource`, `message`, `labels`, `event` and ECS field sets; it is kept whole in `raw`.
+Without a `logsource` it answers to `{product: generic}` (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from services.ingest.sources.parsed import Parsed, Rejected
+from services.shared.event import Event, LogSource
+
+_TIME_KEYS = ("time", "@timestamp", "timestamp")
+_ECS_KEYS = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
+_EPOCH_MS_THRESHOLD = 10**11  # larger epoch numbers are milliseconds
+
+
+class GenericSource:
+    name = "generic"
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Parsed:
+        parsed = Parsed()
+        now = datetime.now(UTC)
+        if not body.strip():
+            parsed.rejected.append(Rejected("empty_body", "the request body is empty", body))
+            return parsed
+        try:
+            document = orjson.loads(body)
+            items: list[tuple[int | None, Any, bytes]] = (
+                [(None, item, orjson.dumps(item)) for item in document]
+                if isinstance(document, list)
+                else [(None, document, body)]
+            )
+        except orjson.JSONDecodeError as whole_error:
+            lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
+            if len(lines) < 2:
+                parsed.rejected.append(Rejected("malformed_json", f"not valid JSON: {whole_error}", body))
+                return parsed
+            items = []  # reset: the lines are the items now
+            for number, line in lines:
+                try:
+                    items.append((number, orjson.loads(line), line))
+                except orjson.JSONDecodeError as line_error:
+                    parsed.rejected.append(
+                        Rejected("malformed_json", f"line {number}: not valid JSON: {line_error}", line, number)
+                    )
+        for item_line, item, original in items:
+            where = f"line {item_line}: " if item_line else ""
+            try:
+                parsed.events.append(to_event(item, now))
+            except (ValueError, TypeError) as exc:
+                parsed.rejected.append(Rejected("invalid_event", where + _describe(exc), original, item_line))
+        return parsed
+
+
+def to_event(item: Any, received: datetime) -> Event:
+    """Map one posted object to the envelope; raises ValueError with a readable reason."""
+    if not isinstance(item, dict):
+        raise ValueError(f"expected a JSON object, got {type(item).__name__}")
+    event_time = next((item[k] for k in _TIME_KEYS if item.get(k) is not None), None)
+    fields: dict[str, Any] = {k: item[k] for k in _ECS_KEYS if isinstance(item.get(k), dict)}
+    return Event(
+        id=str(item["id"]) if item.get("id") not in (None, "") else uuid.uuid4().hex,
+        time=_parse_time(event_time) if event_time is not None else received,
+        ingested=received,
+        logsource=LogSource.model_validate(item.get("logsource") or {"product": "generic"}),
+        message=item.get("message") if isinstance(item.get("message"), str) else None,
+        labels=item.get("labels") or {},
+        raw=item,
+        **fields,
+    )
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, bool):
+        raise ValueError("time: expected RFC 3339 text or epoch seconds, got a boolean")
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if value > _EPOCH_MS_THRESHOLD else value
+        return datetime.fromtimestamp(seconds, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"time: not RFC 3339: {value[:64]!r}") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"time: expected RFC 3339 text or epoch seconds, got {type(value).__name__}")
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "event"
+        return f"{where}: {first['msg']}"
+    return str(exc)

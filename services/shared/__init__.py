@@ -1,0 +1,1 @@
+"""Code every service uses: the event and alert records, settings, bus, logging, metrics, HTTP."""

@@ -1,0 +1,43 @@
+"""The alert record (DESIGN.md shape): what the correlator raises and every alert sink reads."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Scalar = str | int | float | bool | None
+
+
+class RuleRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    level: str = "medium"
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+
+class Alert(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    rule: RuleRef
+    group: dict[str, Scalar] = Field(default_factory=dict)
+    count: int = Field(ge=1)
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    event_ids: list[str]
+    hunt: str
+
+
+def alert_id(rule_id: str, group: dict[str, Any], event_ids: list[str]) -> str:
+    """A fingerprint of what the alert is about, so the same evidence always gives the same id.
+
+    A replayed or redelivered event therefore produces a duplicate, not a new alert.
+    """
+    canonical = orjson.dumps([rule_id, group, sorted(event_ids)], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:32]

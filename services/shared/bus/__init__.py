@@ -1,0 +1,81 @@
+"""The bus: one interface, two implementations (bounded in-memory for embedded mode, Kafka).
+
+Both give the same guarantees a stage relies on: `send`/`send_many` return only once the
+bus has the messages (a full memory bus makes the sender wait; Kafka waits for acks=all),
+and a consumer sees again everything it took but did not `commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.shared.settings import CommonSettings
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A message to produce."""
+
+    value: bytes
+    key: bytes | None = None
+    headers: Headers = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message consumed, with where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes | None = None
+    headers: Headers = ()
+    timestamp_ms: int = 0
+
+    def header(self, name: str) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+class Consumer(Protocol):
+    async def start(self) -> None: ...
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[Message]:
+        """The next messages, possibly none when `timeout_ms` passes."""
+        ...
+
+    async def commit(self) -> None:
+        """Mark everything returned so far as processed."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def send(self, topic: str, record: Record) -> None: ...
+
+    async def send_many(self, topic: str, records: Sequence[Record]) -> None: ...
+
+    def consumer(self, group: str, topics: Sequence[str]) -> Consumer: ...
+
+
+def create_bus(settings: CommonSettings) -> Bus:
+    """Kafka when a bootstrap address is configured, otherwise the embedded memory bus."""
+    if settings.kafka_bootstrap:
+        from services.shared.bus.kafka import KafkaBus
+
+        return KafkaBus(settings)
+    from services.shared.bus.memory import MemoryBus
+
+    return MemoryBus(capacity=settings.memory_bus_capacity)

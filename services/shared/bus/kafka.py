@@ -1,0 +1,171 @@
+"""The Kafka bus over aiokafka: idempotent producer with acks=all, manual commits, topics made at start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+
+from services.shared import topics
+from services.shared.bus import Message, Record
+from services.shared.settings import CommonSettings
+
+log = structlog.get_logger()
+
+_MAX_REQUEST_BYTES = 8 * 1024 * 1024  # above ingest's largest accepted body, below the broker's default cap
+
+
+def _retriable(error: BaseException) -> bool:
+    # aiokafka marks a batch that expired while the broker was away as not retriable; for us it is.
+    return isinstance(error, KafkaTimeoutError) or (isinstance(error, KafkaError) and error.retriable)
+
+
+class KafkaBus:
+    def __init__(self, settings: CommonSettings) -> None:
+        assert settings.kafka_bootstrap
+        self._settings = settings
+        self._bootstrap = settings.kafka_bootstrap
+        self._prefix = settings.kafka_topic_prefix
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        await self._retry_until_connected(self._create_topics)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._settings.kafka_client_id,
+            acks="all",
+            enable_idempotence=True,
+            max_request_size=_MAX_REQUEST_BYTES,
+            request_timeout_ms=30_000,
+            retry_backoff_ms=250,
+        )
+        await self._retry_until_connected(self._producer.start)
+
+    async def _retry_until_connected(self, step) -> None:  # type: ignore[no-untyped-def]
+        """A broker that is still starting is normal in a cluster: wait for it, within the send timeout."""
+        deadline = asyncio.get_running_loop().time() + self._settings.kafka_send_timeout_seconds
+        while True:
+            try:
+                await step()
+                return
+            except KafkaConnectionError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                log.warning("kafka_unreachable", bootstrap=self._bootstrap)
+                await asyncio.sleep(1)
+
+    async def _create_topics(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._settings.kafka_client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [
+                NewTopic(self._prefix + name, self._settings.kafka_partitions, self._settings.kafka_replication_factor)
+                for name in topics.ALL
+                if self._prefix + name not in existing
+            ]
+            if wanted:
+                try:
+                    await admin.create_topics(wanted)
+                except TopicAlreadyExistsError:
+                    pass  # another instance won the race
+                log.info("topics_created", topics=[t.name for t in wanted])
+        finally:
+            await admin.close()
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()  # flushes what is in flight
+            self._producer = None
+
+    async def send(self, topic: str, record: Record) -> None:
+        await self.send_many(topic, [record])
+
+    async def send_many(self, topic: str, records: Sequence[Record]) -> None:
+        """Returns once every record is acknowledged by all in-sync replicas.
+
+        A record whose delivery failed for a retriable reason (broker restarting, leader
+        moving) is sent again until `kafka_send_timeout_seconds`; the idempotent producer
+        keeps that from writing duplicates within one producer session.
+        """
+        assert self._producer is not None, "bus not started"
+        pending = list(records)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.kafka_send_timeout_seconds
+        while pending:
+            outcomes: list[asyncio.Future[object] | BaseException] = []
+            for r in pending:
+                try:
+                    outcomes.append(
+                        await self._producer.send(
+                            self._prefix + topic, r.value, key=r.key, headers=list(r.headers) or None
+                        )
+                    )
+                except KafkaError as exc:  # no metadata yet: the broker is away
+                    outcomes.append(exc)
+            results = [
+                o if isinstance(o, BaseException) else (await asyncio.gather(o, return_exceptions=True))[0]
+                for o in outcomes
+            ]
+            failed = [(r, res) for r, res in zip(pending, results, strict=True) if isinstance(res, BaseException)]
+            for _, error in failed:
+                if not _retriable(error) or loop.time() > deadline:
+                    raise error
+            if failed:
+                log.warning("kafka_send_retry", topic=topic, failed=len(failed), error=type(failed[0][1]).__name__)
+                await asyncio.sleep(0.5)
+            pending = [r for r, _ in failed]
+
+    def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumer:
+        return KafkaConsumer(self._settings, group, list(topics))
+
+
+class KafkaConsumer:
+    def __init__(self, settings: CommonSettings, group: str, topics: list[str]) -> None:
+        self._settings = settings
+        self._group = settings.kafka_topic_prefix + group
+        self._topics = [settings.kafka_topic_prefix + name for name in topics]
+        self._prefix = settings.kafka_topic_prefix
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        # aiokafka binds to the running loop at construction, so the consumer is built here.
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            client_id=self._settings.kafka_client_id,
+            group_id=self._group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=_MAX_REQUEST_BYTES,
+        )
+        await self._consumer.start()
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[Message]:
+        assert self._consumer is not None, "consumer not started"
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return [
+            Message(
+                topic=r.topic.removeprefix(self._prefix),
+                partition=r.partition,
+                offset=r.offset,
+                value=r.value,
+                key=r.key,
+                headers=tuple((k, v) for k, v in r.headers),
+                timestamp_ms=r.timestamp,
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    async def commit(self) -> None:
+        assert self._consumer is not None, "consumer not started"
+        await self._consumer.commit()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()

@@ -1,0 +1,129 @@
+"""The embedded bus: one bounded log per topic in memory, consumer groups with commits.
+
+A topic keeps what its slowest consumer group has not committed; when that reaches
+`capacity`, `send` waits (backpressure) rather than dropping or growing without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from services.shared.bus import Message, Record
+
+
+@dataclass
+class _Topic:
+    name: str
+    log: list[Message] = field(default_factory=list)
+    base_offset: int = 0  # offset of log[0]
+    committed: dict[str, int] = field(default_factory=dict)  # group -> next offset to read
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def end_offset(self) -> int:
+        return self.base_offset + len(self.log)
+
+    def backlog(self) -> int:
+        oldest = min(self.committed.values(), default=self.base_offset)
+        return self.end_offset - oldest
+
+    def trim(self) -> None:
+        oldest = min(self.committed.values(), default=self.base_offset)
+        if oldest > self.base_offset:
+            del self.log[: oldest - self.base_offset]
+            self.base_offset = oldest
+
+
+class MemoryBus:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._topics: dict[str, _Topic] = {}
+
+    def _topic(self, name: str) -> _Topic:
+        return self._topics.setdefault(name, _Topic(name))
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def send(self, topic: str, record: Record) -> None:
+        await self.send_many(topic, [record])
+
+    async def send_many(self, topic: str, records: Sequence[Record]) -> None:
+        t = self._topic(topic)
+        for record in records:
+            async with t.changed:
+                await t.changed.wait_for(lambda: t.backlog() < self.capacity)
+                t.log.append(
+                    Message(
+                        topic=topic,
+                        partition=0,
+                        offset=t.end_offset,
+                        value=record.value,
+                        key=record.key,
+                        headers=record.headers,
+                        timestamp_ms=int(time.time() * 1000),
+                    )
+                )
+                t.changed.notify_all()
+
+    def consumer(self, group: str, topics: Sequence[str]) -> MemoryConsumer:
+        return MemoryConsumer(self, group, list(topics))
+
+    def backlog(self, topic: str) -> int:
+        return self._topic(topic).backlog()
+
+
+class MemoryConsumer:
+    def __init__(self, bus: MemoryBus, group: str, topics: list[str]) -> None:
+        self._bus = bus
+        self._group = group
+        self._topics = [bus._topic(name) for name in topics]
+        self._position: dict[str, int] = {}
+        # Registering the group at creation makes producers wait for it from the first message on.
+        for t in self._topics:
+            t.committed.setdefault(group, t.base_offset)
+
+    async def start(self) -> None:
+        for t in self._topics:
+            self._position[t.name] = t.committed[self._group]
+
+    def _take(self, max_records: int) -> list[Message]:
+        taken: list[Message] = []
+        for t in self._topics:
+            start = self._position.get(t.name, t.committed[self._group])
+            chunk = t.log[start - t.base_offset : start - t.base_offset + max_records - len(taken)]
+            self._position[t.name] = start + len(chunk)
+            taken.extend(chunk)
+        return taken
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[Message]:
+        taken = self._take(max_records)
+        if taken or timeout_ms <= 0 or not self._topics:
+            return taken
+        # One topic's condition is enough to wake on: embedded stages each read one topic.
+        first = self._topics[0]
+        async with first.changed:
+            try:
+                await asyncio.wait_for(
+                    first.changed.wait_for(lambda: first.end_offset > self._position.get(first.name, 0)),
+                    timeout_ms / 1000,
+                )
+            except TimeoutError:
+                pass
+        return self._take(max_records)
+
+    async def commit(self) -> None:
+        for t in self._topics:
+            async with t.changed:
+                t.committed[self._group] = self._position.get(t.name, t.committed[self._group])
+                t.trim()
+                t.changed.notify_all()
+
+    async def stop(self) -> None:
+        return None

@@ -1,0 +1,157 @@
+"""The event envelope: one JSON object per bus message, shaped after the Elastic Common Schema.
+
+Sources fill the normalised ECS fields they have and keep the original payload in `raw`.
+Rules read a field through `field_value`: an ECS name reads the normalised value, any
+other name is a dotted path into `raw` (DESIGN.md, "The event envelope").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+Outcome = Literal["success", "failure", "unknown"]
+
+
+class _Ecs(BaseModel):
+    """An ECS field set: the names we normalise are typed, further ECS names are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class EventInfo(_Ecs):
+    module: str = "generic"
+    dataset: str | None = None
+    action: str | None = None
+    outcome: Outcome = "unknown"
+    category: list[str] = Field(default_factory=list)
+
+
+class LogSource(BaseModel):
+    """The Sigma logsource an event answers to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product: str | None = None
+    service: str | None = None
+    category: str | None = None
+
+
+class User(_Ecs):
+    name: str | None = None
+    id: str | None = None
+
+
+class Endpoint(_Ecs):
+    ip: str | None = None
+    port: int | None = None
+
+
+class Host(_Ecs):
+    name: str | None = None
+
+
+class Process(_Ecs):
+    name: str | None = None
+    pid: int | None = None
+
+
+class Url(_Ecs):
+    path: str | None = None
+
+
+class HttpRequest(_Ecs):
+    method: str | None = None
+
+
+class HttpResponse(_Ecs):
+    status_code: int | None = None
+
+
+class Http(_Ecs):
+    request: HttpRequest | None = None
+    response: HttpResponse | None = None
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=256)
+    time: AwareDatetime
+    ingested: AwareDatetime
+    event: EventInfo = Field(default_factory=EventInfo)
+    logsource: LogSource = Field(default_factory=lambda: LogSource(product="generic"))
+    message: str | None = None
+    user: User | None = None
+    source: Endpoint | None = None
+    destination: Endpoint | None = None
+    host: Host | None = None
+    process: Process | None = None
+    url: Url | None = None
+    http: Http | None = None
+    orchestrator: _Ecs | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    raw: Any = None
+
+    @field_validator("time", "ingested")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    def normalised(self) -> dict[str, Any]:
+        """The ECS fields as one flat dict of dotted names (`user.name`), without `raw`."""
+        flat: dict[str, Any] = {}
+        _flatten(self.model_dump(mode="json", exclude={"raw"}, exclude_none=True), "", flat)
+        return flat
+
+
+def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            _flatten(inner, f"{prefix}{key}.", into)
+    else:
+        into[prefix[:-1]] = value
+
+
+ECS_FIELD_SETS = frozenset(name for name in Event.model_fields if name not in {"raw", "id"})
+
+
+class FieldReader:
+    """Reads rule fields from one event, flattening it once however many rules ask."""
+
+    __slots__ = ("_event", "_flat")
+
+    def __init__(self, event: Event) -> None:
+        self._event = event
+        self._flat = event.normalised()
+
+    def get(self, name: str) -> Any:
+        """The value a rule's `name` refers to, or None when the event has no such field."""
+        if name.split(".", 1)[0] in ECS_FIELD_SETS or name == "id":
+            if name in self._flat:
+                return self._flat[name]
+            if name.split(".", 1)[0] != "labels":
+                # An ECS name the source did not normalise still reads the raw payload's same path,
+                # so a generic JSON event posted in ECS shape matches the same way.
+                return _dotted(self._event.raw, name)
+            return None
+        return _dotted(self._event.raw, name)
+
+
+def _dotted(value: Any, path: str) -> Any:
+    """`a.b.c` into nested dicts; a key that itself contains dots is tried whole first."""
+    if not isinstance(value, dict):
+        return None
+    if path in value:
+        return value[path]
+    head, dot, rest = path.partition(".")
+    while dot:
+        if head in value:
+            found = _dotted(value[head], rest)
+            if found is not None:
+                return found
+        more, dot, rest = rest.partition(".")
+        head = f"{head}.{more}"
+    return None

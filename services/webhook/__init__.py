@@ -1,0 +1,1 @@
+"""Git webhook receiver (GitHub, GitLab, Gitea, Bitbucket): not written yet; see its issue."""
