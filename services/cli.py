@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.shared.errors import ConfigError
+from services.shared.errors import ConfigError, SiemError
 
 STAGES = ("ingest", "correlator", "sinks", "all")
 
@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"siem: configuration error: {exc.key}: {exc.reason}", file=sys.stderr)
         return 2
+    except SiemError as exc:
+        print(f"siem: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

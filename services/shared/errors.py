@@ -37,6 +37,10 @@ class RuleError(SiemError):
         self.reason = reason
 
 
+class BusUnavailable(SiemError):
+    """The bus cannot be reached for longer than the service may wait: the service stops."""
+
+
 class SinkError(SiemError):
     """A delivery that failed; `retriable` says whether trying again can help."""
 

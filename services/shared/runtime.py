@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from services.shared.bus import Bus
+from services.shared.errors import ConfigError
 from services.shared.http import Readiness
 
 log = structlog.get_logger()
@@ -47,7 +48,10 @@ async def serve(service: Service, host: str, shutdown_timeout_seconds: float = 2
     for app, port in service.listeners:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout_seconds)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise ConfigError(f"{host}:{port}", f"cannot listen: {exc.strerror}") from None
         runners.append(runner)
     stoppers = [asyncio.Event() for _ in service.stages]
     tasks = [asyncio.create_task(s.run(stop), name=s.name) for s, stop in zip(service.stages, stoppers, strict=True)]

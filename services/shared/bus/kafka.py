@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError,
 
 from services.shared import topics
 from services.shared.bus import Message, Record
+from services.shared.errors import BusUnavailable
 from services.shared.settings import CommonSettings
 
 log = structlog.get_logger()
@@ -54,7 +55,9 @@ class KafkaBus:
                 return
             except KafkaConnectionError:
                 if asyncio.get_running_loop().time() > deadline:
-                    raise
+                    raise BusUnavailable(
+                        f"Kafka at {self._bootstrap} unreachable for {self._settings.kafka_send_timeout_seconds:.0f}s"
+                    ) from None
                 log.warning("kafka_unreachable", bootstrap=self._bootstrap)
                 await asyncio.sleep(1)
 
