@@ -146,3 +146,23 @@ async def _read_dlq(bootstrap: str, prefix: str):  # type: ignore[no-untyped-def
     finally:
         await bus.close()
     return message
+
+
+def test_sigterm_in_embedded_mode_drains_every_accepted_event(
+    tmp_path: Path, rule: tuple[Path, str, str], processes: list[SiemProcess]
+) -> None:
+    """Events accepted (202) just before SIGTERM all become alerts before the process exits 0."""
+    rules_dir, marker, _ = rule
+    siem = SiemProcess(
+        "all", {"SIEM_RULES_DIRS": str(rules_dir), "SIEM_VAR_DIR": str(tmp_path / "var")}, tmp_path / "siem.log"
+    )
+    processes.append(siem)
+    siem.wait_ready("ingest")
+    batch = b"\n".join(
+        orjson.dumps({"id": f"drain-{i}", "event": {"action": marker}, "user": {"name": "alice"}}) for i in range(2000)
+    )
+    status, answer = http_json("POST", siem.url("ingest") + "/v1/events", batch)
+    assert status == 202 and answer["accepted"] == 2000  # type: ignore[index]
+    assert siem.terminate() == 0, siem.log()
+    lines = (tmp_path / "var" / "alerts.jsonl").read_text().splitlines()
+    assert sorted(orjson.loads(line)["event_ids"][0] for line in lines) == sorted(f"drain-{i}" for i in range(2000))

@@ -50,6 +50,7 @@ def test_a_test_whose_service_did_not_start_is_an_error_not_a_skip(pytester: pyt
             assert broken_alertmanager
         """
     )
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1, skipped=0, passed=0)
     assert result.ret != 0

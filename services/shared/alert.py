@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -32,6 +33,11 @@ class Alert(BaseModel):
     last_seen: AwareDatetime
     event_ids: list[str]
     hunt: str
+
+
+def rfc3339_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, the form Alertmanager, Loki and analysts all read."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def alert_id(rule_id: str, group: dict[str, Any], event_ids: list[str]) -> str:

@@ -98,7 +98,10 @@ class Event(BaseModel):
     @field_validator("time", "ingested")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("time is out of range once converted to UTC") from None
 
     def normalised(self) -> dict[str, Any]:
         """The ECS fields as one flat dict of dotted names (`user.name`), without `raw`."""

@@ -17,11 +17,18 @@ REDACTED = "[redacted]"
 
 
 def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Blank every field whose name says it holds a secret, however it got there."""
-    for key in event_dict:
-        if _SECRET_KEY.search(key):
-            event_dict[key] = REDACTED
+    """Blank every field whose name says it holds a secret, at any depth, however it got there."""
+    for key, value in event_dict.items():
+        event_dict[key] = REDACTED if _SECRET_KEY.search(str(key)) else _redact_value(value)
     return event_dict
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, MutableMapping):
+        return redact_secrets(None, "", dict(value))
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(v) for v in value]
+    return value
 
 
 def configure_logging(settings: CommonSettings, service: str) -> None:

@@ -20,6 +20,15 @@ from services.shared.errors import ConfigError
 ENV_PREFIX = "SIEM_"
 
 
+def _separator(field_name: str) -> str:
+    return ":" if field_name.endswith("dirs") else ","
+
+
+def _split_list(field_name: str, value: str) -> list[str]:
+    """Folders are colon-separated like PATH; every other list is comma-separated."""
+    return [part.strip() for part in value.split(_separator(field_name)) if part.strip()]
+
+
 class _FileSettingsSource(PydanticBaseSettingsSource):
     """Reads `SIEM_<NAME>_FILE` for every field: the file's content, stripped, is the value."""
 
@@ -29,9 +38,13 @@ class _FileSettingsSource(PydanticBaseSettingsSource):
         if not path:
             return None, field_name, False
         try:
-            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+            content = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(variable, f"cannot read {path}: {exc.strerror}") from exc
+        if issubclass(self.settings_cls, CommonSettings) and field_name in self.settings_cls.list_fields():
+            # A mounted secret holds one item per line, or the same separated form as the variable.
+            return _split_list(field_name, content.replace("\n", _separator(field_name))), field_name, False
+        return content, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -51,8 +64,7 @@ class _ColonListEnvSource(EnvSettingsSource):
             and issubclass(self.settings_cls, CommonSettings)
             and field_name in self.settings_cls.list_fields()
         ):
-            separator = ":" if field_name.endswith("dirs") else ","
-            return [part.strip() for part in value.split(separator) if part.strip()]
+            return _split_list(field_name, value)
         return super().prepare_field_value(field_name, field, value, value_is_complex)
 
 

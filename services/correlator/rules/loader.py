@@ -28,13 +28,14 @@ class LoadedRules:
 
 
 def rule_files(dirs: list[Path]) -> list[Path]:
-    found: list[Path] = []
+    """Rule files under `dirs`, in a stable order, each once even when folders overlap."""
+    found: dict[Path, Path] = {}
     for folder in dirs:
-        if folder.is_file():
-            found.append(folder)
-        else:
-            found.extend(sorted(p for p in folder.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file()))
-    return found
+        candidates = [folder] if folder.is_file() else sorted(folder.rglob("*"))
+        for path in candidates:
+            if path.suffix in RULE_SUFFIXES and path.is_file():
+                found.setdefault(path.resolve(), path)
+    return list(found.values())
 
 
 def load_rules(dirs: list[Path]) -> LoadedRules:
@@ -66,7 +67,8 @@ def _load_file(path: Path, loaded: LoadedRules) -> None:
         line = mark.line + 1 if mark else 1
         loaded.errors.append(RuleError(f"{path}:{line}", f"invalid YAML: {exc.problem or exc}"))
         return
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        # ValueError: PyYAML building a value it parsed, such as the date 2024-13-45
         loaded.errors.append(RuleError(str(path), f"cannot read: {exc}"))
         return
     for node, document in zip(nodes, documents, strict=True):
@@ -90,6 +92,8 @@ def _load_document(document: Any, node: yaml.Node, path: Path, location: str) ->
         rule = SigmaRule.from_dict(document, collect_errors=True)
     except SigmaError as exc:
         raise RuleError(location, str(exc)) from None
+    except Exception as exc:  # pySigma trips over some wrong types (an `id: 5`) before its own checks
+        raise RuleError(location, f"not a valid Sigma rule: {type(exc).__name__}: {exc}") from None
     if rule.errors:
         raise RuleError(location, "; ".join(str(e) for e in rule.errors))
     if rule.id is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from services.shared.alert import Alert
+from services.shared.alert import Alert, rfc3339_utc
 from services.shared.errors import SinkError
 from services.shared.metrics import SINK_SENT
 
@@ -27,7 +27,9 @@ def build_alertmanager_alerts(alerts: list[Alert]) -> list[dict[str, Any]]:
 def _postable(alert: Alert) -> dict[str, Any]:
     labels = {"alertname": alert.rule.title, "rule_id": alert.rule.id, "severity": alert.rule.level}
     for name, value in alert.group.items():
-        labels[_label_name(name)] = "" if value is None else str(value)
+        label = _label_name(name)
+        # A group-by field named like a core label (syslog's `severity`) must not change routing.
+        labels["group_" + label if label in labels else label] = "" if value is None else str(value)
     annotations = {
         "summary": alert.rule.title,
         "description": alert.rule.description or alert.rule.title,
@@ -40,7 +42,7 @@ def _postable(alert: Alert) -> dict[str, Any]:
     return {
         "labels": labels,
         "annotations": {k: v for k, v in annotations.items() if v},
-        "startsAt": alert.first_seen.isoformat().replace("+00:00", "Z"),
+        "startsAt": rfc3339_utc(alert.first_seen),
     }
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from services.shared.alert import Alert
+from services.shared.alert import Alert, rfc3339_utc
 from services.shared.metrics import SINK_SENT
 
 
 def summary_line(alert: Alert) -> str:
     group = " ".join(f"{k}={v}" for k, v in alert.group.items())
-    when = alert.last_seen.isoformat().replace("+00:00", "Z")
+    when = rfc3339_utc(alert.last_seen)
     return (
         f"ALERT [{alert.rule.level}] {alert.rule.title} ({alert.rule.id}) {group} "
         f"count={alert.count} last_seen={when} id={alert.id}".replace("  ", " ")

@@ -52,6 +52,8 @@ class GenericSource:
                     parsed.rejected.append(
                         Rejected("malformed_json", f"line {number}: not valid JSON: {line_error}", line, number)
                     )
+        if not items and not parsed.rejected:
+            parsed.rejected.append(Rejected("empty_batch", "the body holds no events", body))
         for item_line, item, original in items:
             where = f"line {item_line}: " if item_line else ""
             try:
@@ -84,7 +86,10 @@ def _parse_time(value: Any) -> datetime:
         raise ValueError("time: expected RFC 3339 text or epoch seconds, got a boolean")
     if isinstance(value, (int, float)):
         seconds = value / 1000 if value > _EPOCH_MS_THRESHOLD else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"time: epoch {value!r} is out of range") from None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)

@@ -20,6 +20,7 @@ class _Topic:
     log: list[Message] = field(default_factory=list)
     base_offset: int = 0  # offset of log[0]
     committed: dict[str, int] = field(default_factory=dict)  # group -> next offset to read
+    owners: dict[str, object] = field(default_factory=dict)  # group -> the consumer that holds the topic
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
@@ -91,11 +92,16 @@ class MemoryConsumer:
 
     async def start(self) -> None:
         for t in self._topics:
+            # One partition per topic: like a Kafka rebalance, the newest consumer of a group takes it
+            # over from the committed offset, and the one it replaced reads and commits nothing more.
+            t.owners[self._group] = self
             self._position[t.name] = t.committed[self._group]
 
     def _take(self, max_records: int) -> list[Message]:
         taken: list[Message] = []
         for t in self._topics:
+            if t.owners.get(self._group) is not self:
+                continue
             start = self._position.get(t.name, t.committed[self._group])
             chunk = t.log[start - t.base_offset : start - t.base_offset + max_records - len(taken)]
             self._position[t.name] = start + len(chunk)
@@ -120,10 +126,14 @@ class MemoryConsumer:
 
     async def commit(self) -> None:
         for t in self._topics:
+            if t.owners.get(self._group) is not self:
+                continue
             async with t.changed:
                 t.committed[self._group] = self._position.get(t.name, t.committed[self._group])
                 t.trim()
                 t.changed.notify_all()
 
     async def stop(self) -> None:
-        return None
+        for t in self._topics:
+            if t.owners.get(self._group) is self:
+                del t.owners[self._group]
