@@ -85,7 +85,7 @@ def test_embedded_mode_delivers_an_alert_to_alertmanager(
 def test_embedded_mode_without_sinks_writes_alerts_file(
     tmp_path: Path, rule: tuple[Path, str, str], processes: list[SiemProcess]
 ) -> None:
-    """With no Alertmanager configured, the alert lands in var/alerts.jsonl and as a console summary line."""
+    """Without remote sinks, the alert lands in var/alerts.jsonl and on the console, the event in var/events.jsonl."""
     rules_dir, marker, rule_id = rule
     siem = SiemProcess(
         "all", {"SIEM_RULES_DIRS": str(rules_dir), "SIEM_VAR_DIR": str(tmp_path / "var")}, tmp_path / "siem.log"
@@ -100,6 +100,8 @@ def test_embedded_mode_without_sinks_writes_alerts_file(
     assert alert["first_seen"] == "2026-11-26T06:00:00Z"
     assert siem.terminate() == 0
     assert f"ALERT [high] End to end {marker}" in siem.log()
+    [event] = [orjson.loads(line) for line in (tmp_path / "var" / "events.jsonl").read_text().splitlines()]
+    assert event["id"] == event_id and [m["id"] for m in event["matches"]] == [rule_id]
 
 
 def test_over_kafka_an_event_becomes_an_alert_and_bad_input_is_dead_lettered(

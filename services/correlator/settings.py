@@ -25,6 +25,9 @@ class SinksSettings(CommonSettings):
     alerts_file: Path | None = Field(
         None, description="JSON-lines file of alerts; defaults to <var_dir>/alerts.jsonl without Alertmanager."
     )
+    events_file: Path | None = Field(
+        None, description="JSON-lines file of enriched events; defaults to <var_dir>/events.jsonl without Loki."
+    )
     sink_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one delivery request.")
     sink_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between delivery retries.")
 
@@ -32,3 +35,7 @@ class SinksSettings(CommonSettings):
         if self.alerts_file is not None:
             return self.alerts_file
         return None if self.alertmanager_url else self.var_dir / "alerts.jsonl"
+
+    def effective_events_file(self) -> Path | None:
+        # Until the Loki sink lands, enriched events always have this file as their destination.
+        return self.events_file if self.events_file is not None else self.var_dir / "events.jsonl"

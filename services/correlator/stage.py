@@ -9,7 +9,7 @@ from services.shared import topics
 from services.shared.bus import Bus, Message, Record
 from services.shared.consumer_stage import ConsumerStage
 from services.shared.dlq import dead_letter
-from services.shared.event import Event
+from services.shared.event import EnrichedEvent, Event
 from services.shared.metrics import MESSAGES_PRODUCED
 
 STAGE = "correlator"
@@ -22,7 +22,8 @@ class DetectionHandler:
         self._engine = engine
 
     async def __call__(self, messages: list[Message]) -> dict[str, int]:
-        records: list[Record] = []
+        alerts: list[Record] = []
+        enriched: list[Record] = []
         invalid = 0
         for message in messages:
             try:
@@ -38,12 +39,17 @@ class DetectionHandler:
                     key=message.key,
                 )
                 continue
-            for alert in self._engine.evaluate(event):
-                records.append(Record(value=alert.model_dump_json().encode(), key=alert.rule.id.encode()))
-        if records:
-            await self._bus.send_many(topics.ALERTS, records)
-            MESSAGES_PRODUCED.labels(topics.ALERTS).inc(len(records))
-        return {"alerts": len(records), "invalid": invalid}
+            raised = self._engine.evaluate(event)
+            for alert in raised:
+                alerts.append(Record(value=alert.model_dump_json().encode(), key=alert.rule.id.encode()))
+            matched = EnrichedEvent(**event.__dict__, matches=[alert.rule for alert in raised])
+            enriched.append(Record(value=matched.model_dump_json().encode(), key=message.key))
+        # Both are acknowledged before the batch is committed: a crash in between replays the batch.
+        for topic, records in ((topics.ALERTS, alerts), (topics.ENRICHED, enriched)):
+            if records:
+                await self._bus.send_many(topic, records)
+                MESSAGES_PRODUCED.labels(topic).inc(len(records))
+        return {"alerts": len(alerts), "invalid": invalid}
 
 
 def detection_stage(bus: Bus, engine: DetectionEngine, *, max_records: int, drain_on_stop: bool) -> ConsumerStage:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from services.shared.alert import RuleRef
+
 Outcome = Literal["success", "failure", "unknown"]
 
 
@@ -116,6 +118,12 @@ def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
             _flatten(inner, f"{prefix}{key}.", into)
     else:
         into[prefix[:-1]] = value
+
+
+class EnrichedEvent(Event):
+    """An event after detection: the envelope plus the rules it matched (what goes to Loki)."""
+
+    matches: list[RuleRef] = Field(default_factory=list)
 
 
 ECS_FIELD_SETS = frozenset(name for name in Event.model_fields if name not in {"raw", "id"})

@@ -1,38 +1,55 @@
-"""Alert sinks: each file is one destination, a pure payload builder plus a thin send.
+"""Sinks: each file is one destination, a pure payload builder plus a thin send.
 
-A sink is enabled by its setting (Alertmanager by its URL); without any remote sink the
-alerts go to a JSON-lines file and a one-line summary on the console.
+Two streams leave the correlator: alerts (`siem.alerts`: Alertmanager, a JSON-lines file,
+the console) and enriched events (`siem.enriched`: a JSON-lines file, later Loki). Each is
+delivered by its own stage on its own consumer group, so an outage of one destination
+never stalls the other. A sink is enabled by its setting (Alertmanager by its URL); with
+no remote sink, a stream goes to a JSON-lines file under `var/`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiohttp
+from pydantic import BaseModel
 
 from services.correlator.settings import SinksSettings
 from services.shared.alert import Alert
+from services.shared.event import EnrichedEvent
+
+T = TypeVar("T", bound=BaseModel)
 
 
-class AlertSink(Protocol):
+class Sink(Protocol[T]):
     name: str
 
-    async def send(self, alerts: list[Alert]) -> None:
-        """Deliver every alert, or raise SinkError (retriable or not)."""
+    async def send(self, records: list[T]) -> None:
+        """Deliver every record, or raise SinkError (retriable or not)."""
         ...
 
 
-def build_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[AlertSink]:
+def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[Alert]]:
     from services.correlator.sinks.alertmanager import AlertmanagerSink
     from services.correlator.sinks.console import ConsoleSink
     from services.correlator.sinks.jsonl import JsonlSink
 
-    sinks: list[AlertSink] = []
+    sinks: list[Sink[Alert]] = []
     if settings.alertmanager_url:
         sinks.append(AlertmanagerSink(settings.alertmanager_url, session))
     alerts_file = settings.effective_alerts_file()
     if alerts_file is not None:
-        sinks.append(JsonlSink(alerts_file))
+        sinks.append(JsonlSink[Alert](alerts_file, name="alerts_file"))
     if not settings.alertmanager_url:
         sinks.append(ConsoleSink())
+    return sinks
+
+
+def build_event_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[EnrichedEvent]]:
+    from services.correlator.sinks.jsonl import JsonlSink
+
+    sinks: list[Sink[EnrichedEvent]] = []
+    events_file = settings.effective_events_file()
+    if events_file is not None:
+        sinks.append(JsonlSink[EnrichedEvent](events_file, name="events_file"))
     return sinks

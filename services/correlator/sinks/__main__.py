@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from services.correlator.settings import SinksSettings
-from services.correlator.sinks.delivery import DeliveryStage
+from services.correlator.sinks.delivery import alert_delivery, event_delivery
 from services.shared.http import create_probe_app
 from services.shared.runtime import Service
 
 
 def wire(settings: SinksSettings, service: Service, *, drain_on_stop: bool) -> None:
-    service.stages.append(DeliveryStage(settings, service.bus, drain_on_stop=drain_on_stop))
+    # Alerts first: on stop, they are the stream that must not wait behind a slow event sink.
+    service.stages.append(alert_delivery(settings, service.bus, drain_on_stop=drain_on_stop))
+    service.stages.append(event_delivery(settings, service.bus, drain_on_stop=drain_on_stop))
     service.listeners.append((create_probe_app(service.readiness), settings.sinks_port))
 
 

@@ -1,28 +1,31 @@
-"""JSON-lines file sink: one alert per line, appended; the embedded default's record of alerts."""
+"""JSON-lines file sink: one record (alert or event) per line, appended; the embedded default."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from services.shared.alert import Alert
+from pydantic import BaseModel
+
 from services.shared.errors import SinkError
 from services.shared.metrics import SINK_SENT
 
+T = TypeVar("T", bound=BaseModel)
 
-class JsonlSink:
-    name = "jsonl"
 
-    def __init__(self, path: Path) -> None:
+class JsonlSink(Generic[T]):
+    def __init__(self, path: Path, name: str = "jsonl") -> None:
+        self.name = name
         self._path = path
 
-    async def send(self, alerts: list[Alert]) -> None:
-        lines = "".join(alert.model_dump_json() + "\n" for alert in alerts)
+    async def send(self, records: list[T]) -> None:
+        lines = "".join(record.model_dump_json() + "\n" for record in records)
         try:
             await asyncio.to_thread(self._append, lines)
         except OSError as exc:
             raise SinkError(self.name, f"{self._path}: {exc.strerror}", retriable=True) from None
-        SINK_SENT.labels(self.name).inc(len(alerts))
+        SINK_SENT.labels(self.name).inc(len(records))
 
     def _append(self, lines: str) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
