@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.correlator.settings import CorrelatorSettings, SinksSettings
+from services.correlator.settings import CorrelatorSettings
+from services.correlator.sinks.settings import SinksSettings
 from services.ingest.settings import IngestSettings
 from services.shared.bus import create_bus
 from services.shared.dlq_file import dead_letter_file_stage

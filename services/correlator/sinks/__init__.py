@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 import aiohttp
 from pydantic import BaseModel
 
-from services.correlator.settings import SinksSettings
+from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import Alert
 from services.shared.event import EnrichedEvent
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.correlator.settings import SinksSettings
 from services.correlator.sinks.delivery import alert_delivery, event_delivery
+from services.correlator.sinks.settings import SinksSettings
 from services.shared.http import create_probe_app
 from services.shared.runtime import Service
 

@@ -16,8 +16,8 @@ import aiohttp
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from services.correlator.settings import SinksSettings
 from services.correlator.sinks import Sink, build_alert_sinks, build_event_sinks
+from services.correlator.sinks.settings import SinksSettings
 from services.shared import topics
 from services.shared.alert import Alert
 from services.shared.bus import Bus, Message

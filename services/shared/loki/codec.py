@@ -93,7 +93,7 @@ def parse_labels(text: str) -> dict[str, str]:
     """The inverse of `format_labels`; raises ParseError on anything else."""
     inner = text.strip()
     if not (inner.startswith("{") and inner.endswith("}")):
-        raise ParseError("invalid_labels", "stream labels must be in braces: {name=\"value\", ...}")
+        raise ParseError("invalid_labels", 'stream labels must be in braces: {name="value", ...}')
     inner = inner[1:-1]
     labels: dict[str, str] = {}
     position = 0
