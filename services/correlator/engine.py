@@ -1,48 +1,124 @@
-"""Stage 1, detection: every rule that applies to an event's logsource is tried; each match is an alert."""
+"""Stage 1, detection: every rule the index finds for an event is tried; a match is an alert and/or a hit.
+
+A match becomes an alert unless the rule only feeds correlations (Sigma `generate: false`),
+and a hit for every correlation it feeds, carrying that correlation's group-by values.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
 import structlog
 
+from services.correlator.enrich import Enricher
+from services.correlator.hits import Hit
 from services.correlator.hunt import hunt_query
+from services.correlator.metrics import RULE_EVALUATIONS, RULE_FAILURES, RULE_MATCHES, RULE_SECONDS, SUPPRESSED
 from services.correlator.rules.compiler import CompiledRule
-from services.shared.alert import Alert, alert_id
+from services.correlator.ruleset import RuleSet
+from services.correlator.suppression import Suppressor
+from services.shared.alert import Alert, RuleRef, Scalar, alert_id
 from services.shared.event import Event, FieldReader
 from services.shared.metrics import ALERTS, ERRORS
 
 log = structlog.get_logger()
 
 
+@dataclass
+class Detection:
+    """What one event produced."""
+
+    matches: list[RuleRef] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+
+
 class DetectionEngine:
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(self, rules: RuleSet, enricher: Enricher | None = None, suppress_seconds: float = 0) -> None:
+        self.rules = rules
+        self._enricher = enricher or Enricher()
+        self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
+        self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
+        self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
+
+    def evaluate(self, event: Event) -> Detection:
+        reader = FieldReader(event)
+        result = Detection()
+        for rule in self.rules.index.candidates(event.logsource, reader):
+            if self._matches(rule, reader, event):
+                result.matches.append(rule.ref)
+                self._emit(rule, event, reader, result)
+        return result
+
+    def _matches(self, rule: CompiledRule, reader: FieldReader, event: Event) -> bool:
+        stats = self._stats[rule.ref.id]
+        started = time.perf_counter()
+        try:
+            matched = rule.matches(reader)
+        except Exception as exc:  # one broken rule must not stop the others
+            RULE_FAILURES.labels(rule.ref.id).inc()
+            ERRORS.labels("correlator", "rule_failed").inc()
+            log.error("rule_failed", rule_id=rule.ref.id, event_id=event.id, error=type(exc).__name__)
+            matched = False
+        stats[0] += 1
+        stats[1] += matched
+        stats[2] += time.perf_counter() - started
+        return matched
+
+    def _emit(self, rule: CompiledRule, event: Event, reader: FieldReader, result: Detection) -> None:
+        if self.emit_silenced or rule.ref.id not in self.rules.silenced:
+            alert = self._enricher.enrich(
+                Alert(
+                    id=alert_id(rule.ref.id, {}, [event.id]),
+                    rule=rule.ref,
+                    group={},
+                    count=1,
+                    first_seen=event.time,
+                    last_seen=event.time,
+                    event_ids=[event.id],
+                    hunt=hunt_query([event.event.module], [event.id]),
+                )
+            )
+            if self._suppressor.admit(alert):
+                result.alerts.append(alert)
+                ALERTS.labels(rule.ref.level).inc()
+            else:
+                SUPPRESSED.labels(rule.ref.id).inc()
+        for correlation in self.rules.feeds.get(rule.ref.id, ()):
+            group: dict[str, Scalar] = {}
+            for name in correlation.group_by:
+                group[name] = _scalar(reader.get(correlation.group_field(name, rule.ref.id)))
+            value = reader.get(correlation.value_field) if correlation.value_field else None
+            result.hits.append(
+                Hit(
+                    correlation=correlation.ref.id,
+                    rule=rule.ref.id,
+                    time=event.time,
+                    event_ids=[event.id],
+                    group=group,
+                    value=_scalar(value),
+                    modules=[event.event.module],
+                )
+            )
+
+    def replace_rules(self, rules: RuleSet) -> None:
+        """Swap in a reloaded rule set; one reference assignment, so no event sees half of each."""
+        self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
         self.rules = rules
 
-    def evaluate(self, event: Event) -> list[Alert]:
-        reader = FieldReader(event)
-        alerts: list[Alert] = []
-        for rule in self.rules:
-            if not rule.applies_to(event.logsource):
-                continue
-            try:
-                matched = rule.matches(reader)
-            except Exception as exc:  # one broken rule must not stop the others
-                ERRORS.labels("correlator", "rule_failed").inc()
-                log.error("rule_failed", rule_id=rule.ref.id, event_id=event.id, error=type(exc).__name__)
-                continue
-            if matched:
-                alerts.append(_alert(rule, event))
-                ALERTS.labels(rule.ref.level).inc()
-        return alerts
+    def flush_metrics(self) -> None:
+        """Per-rule counters are added once per batch: cheap enough to keep for every rule."""
+        for rule_id, (evaluations, matches, seconds) in self._stats.items():
+            RULE_EVALUATIONS.labels(rule_id).inc(evaluations)
+            if matches:
+                RULE_MATCHES.labels(rule_id).inc(matches)
+            RULE_SECONDS.labels(rule_id).inc(seconds)
+        self._stats.clear()
 
 
-def _alert(rule: CompiledRule, event: Event) -> Alert:
-    return Alert(
-        id=alert_id(rule.ref.id, {}, [event.id]),
-        rule=rule.ref,
-        group={},
-        count=1,
-        first_seen=event.time,
-        last_seen=event.time,
-        event_ids=[event.id],
-        hunt=hunt_query(event.event.module, [event.id]),
-    )
+def _scalar(value: object) -> Scalar:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

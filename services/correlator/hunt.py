@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import re
 
-
-def hunt_query(module: str, event_ids: list[str]) -> str:
-    ids = "|".join(re.escape(i) for i in event_ids)
-    return f'{{module="{_label_value(module)}"}} | json | id=~"{_label_value(ids)}"'
+MAX_IDS_IN_QUERY = 50  # keeps the query readable and under URL limits; the alert lists every id
 
 
-def _label_value(value: str) -> str:
+def hunt_query(modules: list[str], event_ids: list[str]) -> str:
+    wanted = sorted(set(modules)) or ["generic"]
+    selector = f'module="{_escape(wanted[0])}"' if len(wanted) == 1 else f'module=~"{_escape("|".join(wanted))}"'
+    ids = "|".join(re.escape(i) for i in event_ids[:MAX_IDS_IN_QUERY])
+    return f'{{{selector}}} | json | id=~"{_escape(ids)}"'
+
+
+def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,10 +1,18 @@
-"""The correlator's consumer stage: `siem.events` in, alerts onto `siem.alerts`, commit after the produce."""
+"""The correlator's two consumer stages over the bus (DESIGN.md, "Two stages of correlation").
+
+Stage 1 (detection) reads `siem.events` on any partition: alerts to `siem.alerts`, every
+event with its matches to `siem.enriched`, and hits re-keyed by group to `siem.hits`.
+Stage 2 (correlation) reads `siem.hits`, where one group is always on one partition, and
+keeps the windows. Each commits only after what it produced was acknowledged.
+"""
 
 from __future__ import annotations
 
 from pydantic import ValidationError
 
+from services.correlator.correlate import CorrelationEngine
 from services.correlator.engine import DetectionEngine
+from services.correlator.hits import Hit
 from services.shared import topics
 from services.shared.bus import Bus, Message, Record
 from services.shared.consumer_stage import ConsumerStage
@@ -12,53 +20,112 @@ from services.shared.dlq import dead_letter
 from services.shared.event import EnrichedEvent, Event
 from services.shared.metrics import MESSAGES_PRODUCED
 
-STAGE = "correlator"
-GROUP = "siem-correlator"
+DETECTION_GROUP = "siem-correlator"
+CORRELATION_GROUP = "siem-correlator-windows"
 
 
 class DetectionHandler:
     def __init__(self, bus: Bus, engine: DetectionEngine) -> None:
         self._bus = bus
-        self._engine = engine
+        self.engine = engine
 
     async def __call__(self, messages: list[Message]) -> dict[str, int]:
-        alerts: list[Record] = []
-        enriched: list[Record] = []
+        out: dict[str, list[Record]] = {topics.ALERTS: [], topics.HITS: [], topics.ENRICHED: []}
         invalid = 0
         for message in messages:
             try:
                 event = Event.model_validate_json(message.value)
             except ValidationError as exc:
                 invalid += 1
+                await _dead_letter(self._bus, "correlator", "invalid_envelope", exc, message)
+                continue
+            detection = self.engine.evaluate(event)
+            out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in detection.alerts]
+            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key()) for h in detection.hits]
+            enriched = EnrichedEvent(**event.__dict__, matches=detection.matches)
+            out[topics.ENRICHED].append(Record(enriched.model_dump_json().encode(), message.key))
+        self.engine.flush_metrics()
+        await _produce(self._bus, out)
+        return {"alerts": len(out[topics.ALERTS]), "hits": len(out[topics.HITS]), "invalid": invalid}
+
+
+class CorrelationHandler:
+    def __init__(self, bus: Bus, engine: CorrelationEngine) -> None:
+        self._bus = bus
+        self.engine = engine
+        self._partitions: set[int] = set()
+
+    def partitions_changed(self, held: set[int]) -> None:
+        """Windows of partitions gone to another instance are dropped; that instance rebuilds them."""
+        gone = self._partitions - held
+        if gone:
+            self.engine.forget(gone)
+        self._partitions = held
+
+    async def __call__(self, messages: list[Message]) -> dict[str, int]:
+        out: dict[str, list[Record]] = {topics.ALERTS: [], topics.HITS: []}
+        late = replayed = 0
+        for message in messages:
+            try:
+                hit = Hit.model_validate_json(message.value)
+            except ValidationError as exc:
+                await _dead_letter(self._bus, "correlation", "invalid_hit", exc, message)
+                continue
+            result = self.engine.observe(hit, message.partition)
+            if message.replayed:
+                replayed += 1  # rebuilding state: the previous owner already sent what this produces
+                continue
+            if result.late:
+                late += 1
                 await dead_letter(
                     self._bus,
-                    stage=STAGE,
-                    error_type="invalid_envelope",
-                    reason=str(exc.errors()[0]["msg"]),
+                    stage="correlation",
+                    error_type="late_hit",
+                    reason=f"event time {hit.time.isoformat()} is behind the watermark",
                     original=message.value,
                     key=message.key,
                 )
-                continue
-            raised = self._engine.evaluate(event)
-            for alert in raised:
-                alerts.append(Record(value=alert.model_dump_json().encode(), key=alert.rule.id.encode()))
-            matched = EnrichedEvent(**event.__dict__, matches=[alert.rule for alert in raised])
-            enriched.append(Record(value=matched.model_dump_json().encode(), key=message.key))
-        # Both are acknowledged before the batch is committed: a crash in between replays the batch.
-        for topic, records in ((topics.ALERTS, alerts), (topics.ENRICHED, enriched)):
-            if records:
-                await self._bus.send_many(topic, records)
-                MESSAGES_PRODUCED.labels(topic).inc(len(records))
-        return {"alerts": len(alerts), "invalid": invalid}
+            out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
+            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key()) for h in result.hits]
+        await _produce(self._bus, out)
+        return {"alerts": len(out[topics.ALERTS]), "late": late, "replayed": replayed}
 
 
-def detection_stage(bus: Bus, engine: DetectionEngine, *, max_records: int, drain_on_stop: bool) -> ConsumerStage:
+async def _produce(bus: Bus, out: dict[str, list[Record]]) -> None:
+    for topic, records in out.items():
+        if records:
+            await bus.send_many(topic, records)
+            MESSAGES_PRODUCED.labels(topic).inc(len(records))
+
+
+async def _dead_letter(bus: Bus, stage: str, error_type: str, exc: ValidationError, message: Message) -> None:
+    reason = str(exc.errors()[0]["msg"])
+    await dead_letter(bus, stage=stage, error_type=error_type, reason=reason, original=message.value, key=message.key)
+
+
+def detection_stage(bus: Bus, handler: DetectionHandler, *, max_records: int, drain_on_stop: bool) -> ConsumerStage:
     return ConsumerStage(
-        STAGE,
+        "correlator",
         bus,
-        group=GROUP,
+        group=DETECTION_GROUP,
         topic=topics.EVENTS,
-        handle=DetectionHandler(bus, engine),
+        handle=handler,
         max_records=max_records,
         drain_on_stop=drain_on_stop,
+    )
+
+
+def correlation_stage(
+    bus: Bus, handler: CorrelationHandler, *, max_records: int, drain_on_stop: bool, rewind_seconds: float
+) -> ConsumerStage:
+    return ConsumerStage(
+        "correlation",
+        bus,
+        group=CORRELATION_GROUP,
+        topic=topics.HITS,
+        handle=handler,
+        max_records=max_records,
+        drain_on_stop=drain_on_stop,
+        rewind_seconds=rewind_seconds,
+        on_partitions=handler.partitions_changed,
     )

@@ -22,6 +22,16 @@ class RuleRef(BaseModel):
     description: str | None = None
 
 
+class Technique(BaseModel):
+    """An ATT&CK technique named by a rule tag, with its tactics."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    tactics: list[str] = Field(default_factory=list)
+
+
 class Alert(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -33,6 +43,11 @@ class Alert(BaseModel):
     last_seen: AwareDatetime
     event_ids: list[str]
     hunt: str
+    # Enrichment: how bad (severity, 0-100 risk), which ATT&CK techniques, whose asset.
+    severity: str | None = None
+    risk_score: int | None = Field(default=None, ge=0, le=100)
+    attack: list[Technique] = Field(default_factory=list)
+    asset: dict[str, str] = Field(default_factory=dict)
 
 
 def rfc3339_utc(moment: datetime) -> str:

@@ -34,9 +34,12 @@ class ConsumerStage:
         handle: BatchHandler,
         max_records: int,
         drain_on_stop: bool,
+        rewind_seconds: float = 0,
+        on_partitions: Callable[[set[int]], None] | None = None,
     ) -> None:
         self.name = name
-        self._consumer = bus.consumer(group, [topic])
+        self._consumer = bus.consumer(group, [topic], rewind_seconds=rewind_seconds)
+        self._on_partitions = on_partitions
         self._topic = topic
         self._handle = handle
         self._max_records = max_records
@@ -47,6 +50,8 @@ class ConsumerStage:
         try:
             while True:
                 messages = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
+                if self._on_partitions is not None:
+                    self._on_partitions(self._consumer.partitions())
                 if messages:
                     await self._process(messages)
                 if stopping.is_set() and (not messages or not self._drain_on_stop):

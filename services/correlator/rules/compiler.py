@@ -1,15 +1,15 @@
-"""Compiles a pySigma rule into a plain Python predicate over one event.
+"""Compiles a pySigma detection rule into a predicate over one event, plus the keys that index it.
 
-The condition tree pySigma resolves (identifiers, `1 of`, `all of` already expanded) maps
-node for node onto closures; value types we do not evaluate yet are refused at load time
-with the rule's location, never silently ignored.
+The condition tree pySigma resolves (identifiers, `1 of`/`all of`, precedence already
+applied) maps node for node onto closures. Alongside, `index_keys` extracts equality
+values that any match must have (e.g. `verb: create` in an AND), so the index can skip
+the rule for events without them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sigma.conditions import (
@@ -20,14 +20,17 @@ from sigma.conditions import (
     ConditionValueExpression,
 )
 from sigma.rule import SigmaRule
-from sigma.types import SigmaBool, SigmaCasedString, SigmaExpansion, SigmaNull, SigmaNumber, SigmaString, SpecialChars
+from sigma.types import Placeholder, SigmaCasedString, SigmaExpansion, SigmaString, SigmaType, SpecialChars
 
+from services.correlator.rules.config import RulesConfig
+from services.correlator.rules.values import ValueTest, value_test
+from services.correlator.suppression import duration_seconds
 from services.shared.alert import RuleRef
 from services.shared.errors import RuleError
 from services.shared.event import FieldReader, LogSource
 
 Predicate = Callable[[FieldReader], bool]
-ValueTest = Callable[[Any], bool]
+IndexKeys = frozenset[tuple[str, str]]
 
 KEYWORD_FIELD = "message"  # keyword (field-less) detections search the text line
 
@@ -35,9 +38,13 @@ KEYWORD_FIELD = "message"  # keyword (field-less) detections search the text lin
 @dataclass(frozen=True)
 class CompiledRule:
     ref: RuleRef
+    name: str | None
     logsource: LogSource
     matches: Predicate
     location: str
+    index_keys: IndexKeys | None = None  # the event must have one of these (field, folded value) pairs
+    attributes: dict[str, Any] = field(default_factory=dict)  # custom keys of the rule, e.g. `tests`
+    suppress_seconds: float | None = None
 
     def applies_to(self, logsource: LogSource) -> bool:
         """Sigma logsource routing: every attribute the rule names must equal the event's."""
@@ -49,110 +56,116 @@ class CompiledRule:
         )
 
 
-def compile_rule(rule: SigmaRule, location: str) -> CompiledRule:
+def compile_rule(rule: SigmaRule, location: str, config: RulesConfig) -> CompiledRule:
+    logsource = LogSource(
+        product=rule.logsource.product, service=rule.logsource.service, category=rule.logsource.category
+    )
+    compiler = _Compiler(config.aliases_for(logsource), config.placeholders)
     conditions = rule.detection.parsed_condition
-    if len(conditions) != 1:
-        raise RuleError(location, "exactly one condition is supported")
     try:
-        predicate = _compile(conditions[0].parsed)
+        trees = [condition.parsed for condition in conditions]
+        predicates = [compiler.predicate(tree) for tree in trees]
     except RuleError as exc:
         raise RuleError(location, exc.reason) from None
-    except Exception as exc:  # pySigma raises its own errors while resolving the condition
-        raise RuleError(location, str(exc)) from None
+    except Exception as exc:  # pySigma raises its own errors while resolving a condition
+        raise RuleError(location, f"condition: {exc}") from None
+    # Several conditions in one rule are alternatives (Sigma: a list of conditions is OR-ed).
+    matches = predicates[0] if len(predicates) == 1 else (lambda reader: any(p(reader) for p in predicates))
+    keys = [compiler.keys(tree) for tree in trees]
     return CompiledRule(
-        ref=RuleRef(
-            id=str(rule.id),
-            title=rule.title,
-            level=rule.level.name.lower() if rule.level else "medium",
-            tags=[f"{t.namespace}.{t.name}" for t in rule.tags],
-            description=rule.description,
-        ),
-        logsource=LogSource(
-            product=rule.logsource.product, service=rule.logsource.service, category=rule.logsource.category
-        ),
-        matches=predicate,
+        ref=rule_ref(rule),
+        name=rule.name,
+        logsource=logsource,
+        matches=matches,
         location=location,
+        index_keys=frozenset().union(*keys) if all(k is not None for k in keys) else None,  # type: ignore[arg-type]
+        attributes=dict(rule.custom_attributes or {}),
+        suppress_seconds=suppress_seconds(rule.custom_attributes or {}, location),
     )
 
 
-def _compile(node: Any) -> Predicate:
-    if isinstance(node, ConditionAND):
-        parts = [_compile(arg) for arg in node.args]
-        return lambda reader: all(p(reader) for p in parts)
-    if isinstance(node, ConditionOR):
-        parts = [_compile(arg) for arg in node.args]
-        return lambda reader: any(p(reader) for p in parts)
-    if isinstance(node, ConditionNOT):
-        inner = _compile(node.args[0])
-        return lambda reader: not inner(reader)
-    if isinstance(node, ConditionFieldEqualsValueExpression):
-        return _field_predicate(node.field, _value_test(node.value))
-    if isinstance(node, ConditionValueExpression):
-        return _keyword_predicate(_value_test(node.value, contains=True))
-    raise RuleError("", f"condition element {type(node).__name__} is not supported yet")
+def suppress_seconds(attributes: dict[str, Any], location: str) -> float | None:
+    """The rule's own `suppress: 10m`, if it has one."""
+    value = attributes.get("suppress")
+    return None if value is None else duration_seconds(str(value), location)
 
 
-def _field_predicate(field: str, test: ValueTest) -> Predicate:
+def rule_ref(rule: Any) -> RuleRef:
+    return RuleRef(
+        id=str(rule.id),
+        title=rule.title,
+        level=rule.level.name.lower() if rule.level else "medium",
+        tags=[f"{t.namespace}.{t.name}" for t in rule.tags],
+        description=rule.description,
+    )
+
+
+class _Compiler:
+    def __init__(self, aliases: dict[str, str], placeholders: dict[str, list[str]]) -> None:
+        self._aliases = aliases
+        self._placeholders = placeholders
+
+    def field(self, name: str) -> str:
+        return self._aliases.get(name, name)
+
+    def predicate(self, node: Any) -> Predicate:
+        if isinstance(node, ConditionAND):
+            parts = [self.predicate(arg) for arg in node.args]
+            return lambda reader: all(p(reader) for p in parts)
+        if isinstance(node, ConditionOR):
+            parts = [self.predicate(arg) for arg in node.args]
+            return lambda reader: any(p(reader) for p in parts)
+        if isinstance(node, ConditionNOT):
+            inner = self.predicate(node.args[0])
+            return lambda reader: not inner(reader)
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            return _field_predicate(self.field(node.field), value_test(self._expand(node.value)))
+        if isinstance(node, ConditionValueExpression):
+            test = value_test(self._expand(node.value), contains=True)
+            return lambda reader: test(reader.get(KEYWORD_FIELD), reader)
+        raise RuleError("", f"condition element {type(node).__name__} is not supported")
+
+    def keys(self, node: Any) -> IndexKeys | None:
+        """Equality pairs one of which every matching event has; None when no such set is known."""
+        if isinstance(node, ConditionAND):
+            candidates = [k for k in (self.keys(arg) for arg in node.args) if k is not None]
+            return min(candidates, key=len) if candidates else None
+        if isinstance(node, ConditionOR):
+            parts = [self.keys(arg) for arg in node.args]
+            return frozenset().union(*parts) if all(p is not None for p in parts) else None  # type: ignore[arg-type]
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            plain = _plain_text(node.value)
+            return frozenset({(self.field(node.field), plain)}) if plain is not None else None
+        return None
+
+    def _expand(self, value: Any) -> Any:
+        """`expand` placeholders become the configured values (an OR of them)."""
+        if not (isinstance(value, SigmaString) and value.contains_placeholder()):
+            return value
+
+        def replacements(placeholder: Placeholder) -> Any:
+            if placeholder.name not in self._placeholders:
+                raise RuleError("", f"placeholder %{placeholder.name}% has no values in the rules config")
+            return iter(SigmaString(v) for v in self._placeholders[placeholder.name])
+
+        return SigmaExpansion(list[SigmaType](value.replace_placeholders(replacements)))
+
+
+def _field_predicate(name: str, test: ValueTest) -> Predicate:
     def predicate(reader: FieldReader) -> bool:
-        value = reader.get(field)
+        value = reader.get(name)
         if isinstance(value, list):  # a multi-valued field matches when any element does
-            return any(test(v) for v in value) if value else test(None)
-        return test(value)
+            return any(test(v, reader) for v in value) if value else test(None, reader)
+        return test(value, reader)
 
     return predicate
 
 
-def _keyword_predicate(test: ValueTest) -> Predicate:
-    return lambda reader: test(reader.get(KEYWORD_FIELD))
-
-
-def _value_test(value: Any, *, contains: bool = False) -> ValueTest:
-    if isinstance(value, SigmaNull):
-        return lambda v: v is None or v == ""
-    if isinstance(value, SigmaBool):
-        wanted = value.boolean
-        return lambda v: v is wanted or (isinstance(v, str) and v.lower() == str(wanted).lower())
-    if isinstance(value, SigmaNumber):
-        number = value.number
-        return lambda v: v is not None and not isinstance(v, bool) and _number_equals(v, number)
-    if isinstance(value, SigmaString):
-        return _string_test(value, cased=isinstance(value, SigmaCasedString), contains=contains)
-    if isinstance(value, SigmaExpansion):
-        tests = [_value_test(v, contains=contains) for v in value.values]
-        return lambda v: any(t(v) for t in tests)
-    raise RuleError("", f"value type {type(value).__name__} (its modifier) is not supported yet")
-
-
-def _number_equals(value: Any, number: int | float) -> bool:
-    if isinstance(value, (int, float)):
-        return value == number
-    try:
-        return float(str(value)) == number
-    except ValueError:
-        return False
-
-
-def _string_test(value: SigmaString, *, cased: bool, contains: bool) -> ValueTest:
-    parts = list(value.s)
-    if contains:
-        parts = [SpecialChars.WILDCARD_MULTI, *parts, SpecialChars.WILDCARD_MULTI]
-    if any(not isinstance(p, (str, SpecialChars)) for p in parts):
-        raise RuleError("", "placeholders (%name%) need the expand modifier, which is not supported yet")
-    if not any(isinstance(p, SpecialChars) for p in parts):
-        plain = "".join(str(p) for p in parts)
-        if cased:
-            return lambda v: v is not None and _text(v) == plain
-        folded = plain.casefold()
-        return lambda v: v is not None and _text(v).casefold() == folded
-    pattern = "".join(
-        ".*" if p is SpecialChars.WILDCARD_MULTI else "." if p is SpecialChars.WILDCARD_SINGLE else re.escape(str(p))
-        for p in parts
-    )
-    regex = re.compile(pattern, re.DOTALL if cased else re.DOTALL | re.IGNORECASE)
-    return lambda v: v is not None and regex.fullmatch(_text(v)) is not None
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _plain_text(value: Any) -> str | None:
+    """The folded text of a case-insensitive string without wildcards, which is what the index keys on."""
+    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
+        if all(isinstance(part, str) for part in value.s):
+            return "".join(value.s).casefold()  # type: ignore[arg-type]
+        if any(isinstance(part, (Placeholder, SpecialChars)) for part in value.s):
+            return None
+    return None

@@ -36,6 +36,7 @@ class Message:
     key: bytes | None = None
     headers: Headers = ()
     timestamp_ms: int = 0
+    replayed: bool = False  # re-read to rebuild state after a partition moved; already acted on once
 
     def header(self, name: str) -> bytes | None:
         for key, value in self.headers:
@@ -55,6 +56,10 @@ class Consumer(Protocol):
         """Mark everything returned so far as processed."""
         ...
 
+    def partitions(self) -> set[int]:
+        """The partitions this consumer holds now (they move between instances of a group)."""
+        ...
+
     async def stop(self) -> None: ...
 
 
@@ -67,7 +72,11 @@ class Bus(Protocol):
 
     async def send_many(self, topic: str, records: Sequence[Record]) -> None: ...
 
-    def consumer(self, group: str, topics: Sequence[str]) -> Consumer: ...
+    def consumer(self, group: str, topics: Sequence[str], *, rewind_seconds: float = 0) -> Consumer:
+        """A consumer of `group`; with `rewind_seconds`, each partition it is given is first re-read
+        from that far back (by message time) up to the group's commit, flagged `replayed`, so
+        stateful stages can rebuild what the previous owner held."""
+        ...
 
 
 def create_bus(settings: CommonSettings) -> Bus:

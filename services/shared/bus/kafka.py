@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
@@ -123,22 +124,23 @@ class KafkaBus:
                 await asyncio.sleep(0.5)
             pending = [r for r, _ in failed]
 
-    def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumer:
-        return KafkaConsumer(self._settings, group, list(topics))
+    def consumer(self, group: str, topics: Sequence[str], *, rewind_seconds: float = 0) -> KafkaConsumer:
+        return KafkaConsumer(self._settings, group, list(topics), rewind_seconds)
 
 
 class KafkaConsumer:
-    def __init__(self, settings: CommonSettings, group: str, topics: list[str]) -> None:
+    def __init__(self, settings: CommonSettings, group: str, topics: list[str], rewind_seconds: float = 0) -> None:
         self._settings = settings
         self._group = settings.kafka_topic_prefix + group
         self._topics = [settings.kafka_topic_prefix + name for name in topics]
         self._prefix = settings.kafka_topic_prefix
+        self._rewind_seconds = rewind_seconds
+        self._replay_until: dict[TopicPartition, int] = {}  # below this offset a message is a replay
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
         # aiokafka binds to the running loop at construction, so the consumer is built here.
         self._consumer = AIOKafkaConsumer(
-            *self._topics,
             bootstrap_servers=self._settings.kafka_bootstrap,
             client_id=self._settings.kafka_client_id,
             group_id=self._group,
@@ -146,6 +148,8 @@ class KafkaConsumer:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=_MAX_REQUEST_BYTES,
         )
+        listener = _Rewind(self) if self._rewind_seconds > 0 else None
+        self._consumer.subscribe(self._topics, listener=listener)
         await self._consumer.start()
 
     async def getmany(self, timeout_ms: int, max_records: int) -> list[Message]:
@@ -153,22 +157,59 @@ class KafkaConsumer:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         return [
             Message(
-                topic=r.topic.removeprefix(self._prefix),
+                topic=tp.topic.removeprefix(self._prefix),
                 partition=r.partition,
                 offset=r.offset,
                 value=r.value,
                 key=r.key,
                 headers=tuple((k, v) for k, v in r.headers),
                 timestamp_ms=r.timestamp,
+                replayed=r.offset < self._replay_until.get(tp, 0),
             )
-            for records in batches.values()
+            for tp, records in batches.items()
             for r in records
         ]
 
     async def commit(self) -> None:
+        """Commit what was consumed, never below what the group had committed before a rewind."""
         assert self._consumer is not None, "consumer not started"
-        await self._consumer.commit()
+        offsets = {}
+        for tp in self._consumer.assignment():
+            position = await self._consumer.position(tp)
+            offsets[tp] = max(position, self._replay_until.get(tp, 0))
+        if offsets:
+            await self._consumer.commit(offsets)
+
+    def partitions(self) -> set[int]:
+        assert self._consumer is not None, "consumer not started"
+        return {tp.partition for tp in self._consumer.assignment()}
 
     async def stop(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+class _Rewind(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, seek each new partition back by the rewind period, remembering where replay ends."""
+
+    def __init__(self, owner: KafkaConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self._owner._replay_until.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self._owner._consumer
+        assert consumer is not None
+        since_ms = int((time.time() - self._owner._rewind_seconds) * 1000)
+        for tp in assigned:
+            committed = await consumer.committed(tp)
+            if not committed:
+                continue  # nothing was processed here before: nothing to rebuild
+            found = (await consumer.offsets_for_times({tp: since_ms})).get(tp)
+            start = found.offset if found is not None else committed
+            if start < committed:
+                self._owner._replay_until[tp] = committed
+                consumer.seek(tp, start)
+                log.info("partition_rewound", topic=tp.topic, partition=tp.partition, start=start, until=committed)

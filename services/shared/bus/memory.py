@@ -73,7 +73,8 @@ class MemoryBus:
                 )
                 t.changed.notify_all()
 
-    def consumer(self, group: str, topics: Sequence[str]) -> MemoryConsumer:
+    def consumer(self, group: str, topics: Sequence[str], *, rewind_seconds: float = 0) -> MemoryConsumer:
+        # One process holds every partition for good here: there is never state to rebuild.
         return MemoryConsumer(self, group, list(topics))
 
     def backlog(self, topic: str) -> int:
@@ -132,6 +133,9 @@ class MemoryConsumer:
                 t.committed[self._group] = self._position.get(t.name, t.committed[self._group])
                 t.trim()
                 t.changed.notify_all()
+
+    def partitions(self) -> set[int]:
+        return {0}
 
     async def stop(self) -> None:
         for t in self._topics:

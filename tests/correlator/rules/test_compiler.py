@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 
-from services.correlator.engine import DetectionEngine
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import load_rules
 from services.shared.alert import RuleRef
@@ -90,11 +88,13 @@ def test_numbers_match_numbers_and_numeric_text(tmp_path: Path) -> None:
     assert not _matches(rule, {"port": 222}) and not _matches(rule, {"port": "ssh"})
 
 
-def test_null_matches_a_missing_or_empty_field(tmp_path: Path) -> None:
-    """`field: null` matches when the field is absent or empty, not when it has a value."""
+def test_null_matches_a_missing_or_null_field(tmp_path: Path) -> None:
+    """`field: null` matches an absent or null field; an empty string is a value (Sigma: use '' for it)."""
     rule = _compile(tmp_path, "  sel:\n    user: null\n  condition: sel\n")
-    assert _matches(rule, {}) and _matches(rule, {"user": ""}) and _matches(rule, {"user": None})
-    assert not _matches(rule, {"user": "root"})
+    assert _matches(rule, {}) and _matches(rule, {"user": None})
+    assert not _matches(rule, {"user": "root"}) and not _matches(rule, {"user": ""})
+    empty = _compile(tmp_path, "  sel:\n    user: ''\n  condition: sel\n")
+    assert _matches(empty, {"user": ""}) and not _matches(empty, {})
 
 
 @pytest.mark.parametrize(
@@ -157,35 +157,3 @@ def test_logsource_routing(tmp_path: Path) -> None:
     assert not rule.applies_to(LogSource(product="windows", service="sshd"))
     assert not rule.applies_to(LogSource(product="linux", service="auditd"))
     assert not rule.applies_to(LogSource(product="generic"))
-
-
-def _hand_rule(rule_id: str, matches: Any, product: str = "linux") -> CompiledRule:
-    return CompiledRule(RuleRef(id=rule_id, title=rule_id), LogSource(product=product), matches, f"{rule_id}.yml:1")
-
-
-def test_engine_isolates_a_raising_rule() -> None:
-    """A rule whose predicate raises is counted and skipped; the other rules still alert."""
-
-    def broken(_: FieldReader) -> bool:
-        raise KeyError("boom")
-
-    engine = DetectionEngine([_hand_rule("broken", broken), _hand_rule("good", lambda _: True)])
-    labels = {"stage": "correlator", "error_type": "rule_failed"}
-    before = REGISTRY.get_sample_value("siem_errors_total", labels) or 0.0
-    alerts = engine.evaluate(_event({"a": 1}))
-    assert [a.rule.id for a in alerts] == ["good"]
-    assert alerts[0].event_ids == ["e1"] and alerts[0].count == 1
-    assert REGISTRY.get_sample_value("siem_errors_total", labels) == before + 1
-
-
-def test_engine_skips_rules_for_other_logsources() -> None:
-    """The engine does not evaluate, nor alert on, a rule whose logsource the event does not answer to."""
-    called: list[str] = []
-
-    def spy(_: FieldReader) -> bool:
-        called.append("windows")
-        return True
-
-    engine = DetectionEngine([_hand_rule("win", spy, product="windows"), _hand_rule("lin", lambda _: True)])
-    assert [a.rule.id for a in engine.evaluate(_event())] == ["lin"]
-    assert called == []

@@ -61,8 +61,8 @@ def test_rule_without_id_is_refused(tmp_path: Path) -> None:
     assert "no id" in error.reason
 
 
-def test_correlation_rule_is_refused_at_the_correlation_key(tmp_path: Path) -> None:
-    """A Sigma correlation rule is refused with the line of its `correlation:` key."""
+def test_correlation_over_an_unknown_rule_is_refused_at_the_correlation_key(tmp_path: Path) -> None:
+    """A correlation naming a rule that is not loaded is refused with the line of its `correlation:` key."""
     text = (
         f"title: Many failures\nid: {ID_B}\n"
         "correlation:\n  type: event_count\n  rules:\n    - x\n  group-by:\n    - source.ip\n"
@@ -71,17 +71,17 @@ def test_correlation_rule_is_refused_at_the_correlation_key(tmp_path: Path) -> N
     path = _write(tmp_path, "corr.yml", text)
     (error,) = load_rules([tmp_path]).errors
     assert error.location == f"{path}:3"
-    assert "correlation" in error.reason
+    assert "'x' is not defined" in error.reason
 
 
-def test_unsupported_modifier_is_refused_with_location(tmp_path: Path) -> None:
-    """A value modifier the compiler does not evaluate (|re) refuses the rule at its detection line, naming it."""
-    path = _write(tmp_path, "re.yml", _rule(detection="    cmd|re: 'curl.*sh'"))
+def test_an_invalid_regular_expression_is_refused_with_location(tmp_path: Path) -> None:
+    """A `|re` value that does not compile refuses the rule at its detection line, naming the pattern."""
+    path = _write(tmp_path, "re.yml", _rule(detection="    cmd|re: 'curl(.*sh'"))
     loaded = load_rules([tmp_path])
     assert loaded.rules == []
     (error,) = loaded.errors
     assert error.location == f"{path}:5"
-    assert "RegularExpression" in error.reason
+    assert "curl(.*sh" in error.reason
 
 
 def test_duplicate_id_is_refused_and_the_first_kept(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_each_document_of_a_multi_document_file_has_its_own_line(tmp_path: Path)
         + "---\n"  # line 9
         + _rule(rule_id=None)  # lines 10-16, title on line 10
         + "---\n"  # line 17
-        + _rule(ID_B, detection="    a|re: x")  # from line 18, detection on line 22
+        + _rule(ID_B, detection="    a|re: '(x'")  # from line 18, detection on line 22
     )
     path = _write(tmp_path, "multi.yml", text)
     loaded = load_rules([tmp_path])

@@ -1,0 +1,152 @@
+"""Stage 2, correlation: hits into windows on event time; a window that fires is an alert.
+
+Per partition of `siem.hits` (every hit of one group is on one partition) the engine keeps
+a watermark: the newest event time seen minus the allowed lateness. A hit older than the
+watermark is late: it is counted and returned so the stage can dead-letter it, never
+dropped silently. When partitions move, `forget` drops their windows; the stage rebuilds
+them by replaying the partition from the longest timespan back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.correlator.enrich import Enricher
+from services.correlator.hits import Hit
+from services.correlator.hunt import hunt_query
+from services.correlator.metrics import LATE_HITS, OPEN_WINDOWS, SUPPRESSED
+from services.correlator.rules.correlation import CorrelationRule
+from services.correlator.ruleset import RuleSet
+from services.correlator.suppression import Suppressor
+from services.correlator.windows import Entry, Window
+from services.shared.alert import Alert, Scalar, alert_id
+from services.shared.metrics import ALERTS
+
+MAX_EVENT_IDS = 1000  # an alert lists at most this many events; `count` has them all
+_SWEEP_EVERY = 10_000
+
+
+@dataclass
+class Correlated:
+    alerts: list[Alert] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)  # chained: hits for correlations over correlations
+    late: bool = False
+
+
+class CorrelationEngine:
+    def __init__(
+        self,
+        rules: RuleSet,
+        lateness_seconds: float = 0.0,
+        enricher: Enricher | None = None,
+        suppress_seconds: float = 0,
+        *,
+        emit_silenced: bool = False,
+    ) -> None:
+        self.rules = rules
+        self._lateness = lateness_seconds
+        self._enricher = enricher or Enricher()
+        self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
+        self._windows: dict[int, dict[tuple[str, bytes], Window]] = defaultdict(dict)
+        self._newest: dict[int, float] = {}
+        self._sequence = itertools.count()
+        self._observed = 0
+        self._emit_silenced = emit_silenced  # rule tests want every correlation's alert
+
+    def watermark(self, partition: int) -> float:
+        return self._newest.get(partition, float("-inf")) - self._lateness
+
+    def observe(self, hit: Hit, partition: int = 0) -> Correlated:
+        rule = self.rules.correlations.get(hit.correlation)
+        if rule is None:  # the rule was removed by a reload: nothing waits for this hit any more
+            return Correlated()
+        moment = hit.time.timestamp()
+        if moment < self.watermark(partition):
+            LATE_HITS.inc()
+            return Correlated(late=True)
+        self._newest[partition] = max(self._newest.get(partition, moment), moment)
+        windows = self._windows[partition]
+        key = (rule.ref.id, hit.key())
+        window = windows.setdefault(key, Window())
+        window.add(Entry(moment, next(self._sequence), hit.rule, tuple(hit.event_ids), hit.value, tuple(hit.modules)))
+        window.evict_before(self.watermark(partition) - rule.timespan_seconds)
+        result = Correlated()
+        fired = window.fire(rule, since=moment)
+        if fired:
+            self._raise(rule, hit.group, fired, result)
+        if not window.entries:
+            del windows[key]
+        self._observed += 1
+        if self._observed % _SWEEP_EVERY == 0:
+            self._sweep(partition)
+        return result
+
+    def replace_rules(self, rules: RuleSet) -> None:
+        """Swap in a reloaded rule set; windows of correlations that still exist keep counting."""
+        self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
+        self.rules = rules
+
+    def forget(self, partitions: set[int]) -> None:
+        """Drop the windows of partitions this instance no longer owns."""
+        for partition in partitions:
+            self._windows.pop(partition, None)
+            self._newest.pop(partition, None)
+        OPEN_WINDOWS.set(self.open_windows())
+
+    def open_windows(self) -> int:
+        return sum(len(w) for w in self._windows.values())
+
+    def _sweep(self, partition: int) -> None:
+        watermark = self.watermark(partition)
+        windows = self._windows[partition]
+        for key in [k for k, w in windows.items() if w.newest() < watermark - self._timespan(k[0])]:
+            del windows[key]
+        OPEN_WINDOWS.set(self.open_windows())
+
+    def _timespan(self, correlation_id: str) -> float:
+        rule = self.rules.correlations.get(correlation_id)
+        return rule.timespan_seconds if rule else 0.0
+
+    def _raise(self, rule: CorrelationRule, group: dict[str, Scalar], fired: list[Entry], result: Correlated) -> None:
+        event_ids = [event_id for entry in fired for event_id in entry.event_ids]
+        modules = sorted({m for entry in fired for m in entry.modules})
+        first, last = _utc(fired[0].time), _utc(fired[-1].time)
+        alert = self._enricher.enrich(
+            Alert(
+                id=alert_id(rule.ref.id, group, event_ids),
+                rule=rule.ref,
+                group=group,
+                count=len(fired),
+                first_seen=first,
+                last_seen=last,
+                event_ids=event_ids[:MAX_EVENT_IDS],
+                hunt=hunt_query(modules, event_ids),
+            )
+        )
+        if self._emit_silenced or rule.ref.id not in self.rules.silenced:
+            if self._suppressor.admit(alert):
+                result.alerts.append(alert)
+                ALERTS.labels(rule.ref.level).inc()
+            else:
+                SUPPRESSED.labels(rule.ref.id).inc()
+        for parent in self.rules.feeds.get(rule.ref.id, ()):
+            parent_group = {name: group.get(parent.group_field(name, rule.ref.id)) for name in parent.group_by}
+            value = group.get(parent.value_field) if parent.value_field else None
+            result.hits.append(
+                Hit(
+                    correlation=parent.ref.id,
+                    rule=rule.ref.id,
+                    time=last,
+                    event_ids=event_ids,
+                    group=parent_group,
+                    value=value,
+                    modules=modules,
+                )
+            )
+
+
+def _utc(moment: float) -> datetime:
+    return datetime.fromtimestamp(moment, UTC)

@@ -1,0 +1,74 @@
+"""Alert enrichment: severity and risk score from the rule level, ATT&CK names from its tags, asset owners.
+
+The ATT&CK table is data shipped with the code (data/attack.json, its source inside;
+regenerate with scripts/attack_table.py). The asset table is an optional CSV
+(SIEM_ASSETS_FILE) with a `key` column matched against the alert's group values
+(host name, IP, user...) and any further columns copied into `alert.asset`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from services.shared.alert import Alert, Technique
+from services.shared.errors import ConfigError
+
+# Sigma levels onto the severities Alertmanager routes on, and a 0-100 risk score (ECS event.risk_score).
+SEVERITY = {"informational": "info", "low": "low", "medium": "medium", "high": "high", "critical": "critical"}
+RISK_SCORE = {"informational": 0, "low": 21, "medium": 47, "high": 73, "critical": 99}
+
+
+@cache
+def attack_table() -> dict[str, Any]:
+    return json.loads((files("services.correlator") / "data" / "attack.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def techniques(tags: list[str]) -> list[Technique]:
+    """`attack.t1110.001` and the like, named; tags that are not techniques are skipped."""
+    table = attack_table()
+    tactic_names = {short: t["name"] for short, t in table["tactics"].items()}
+    found = []
+    for tag in tags:
+        namespace, _, name = tag.partition(".")
+        technique = table["techniques"].get(name.upper()) if namespace == "attack" else None
+        if technique is not None:
+            tactics = [tactic_names.get(t, t) for t in technique["tactics"]]
+            found.append(Technique(id=name.upper(), name=technique["name"], tactics=tactics))
+    return found
+
+
+class Enricher:
+    def __init__(self, assets: dict[str, dict[str, str]] | None = None) -> None:
+        self._assets = assets or {}
+
+    @classmethod
+    def from_file(cls, path: Path | None) -> Enricher:
+        if path is None:
+            return cls()
+        try:
+            with path.open(newline="", encoding="utf-8") as file:
+                rows = list(csv.DictReader(file))
+        except OSError as exc:
+            raise ConfigError("SIEM_ASSETS_FILE", f"cannot read {path}: {exc.strerror}") from None
+        if rows and "key" not in rows[0]:
+            raise ConfigError("SIEM_ASSETS_FILE", f"{path}: needs a `key` column")
+        return cls({row["key"]: {k: v for k, v in row.items() if k != "key" and v} for row in rows})
+
+    def enrich(self, alert: Alert) -> Alert:
+        level = alert.rule.level
+        asset: dict[str, str] = {}
+        for value in alert.group.values():
+            asset.update(self._assets.get(str(value), {}))
+        return alert.model_copy(
+            update={
+                "severity": SEVERITY.get(level, level),
+                "risk_score": RISK_SCORE.get(level),
+                "attack": techniques(alert.rule.tags),
+                "asset": asset,
+            }
+        )

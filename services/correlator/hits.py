@@ -1,0 +1,28 @@
+"""A hit: one match of a rule that feeds a correlation, keyed so one group lands on one partition.
+
+Stage 1 writes hits to `siem.hits`; stage 2 keeps the windows. A correlation's own alert
+becomes a hit too when another correlation stands on it (chaining).
+"""
+
+from __future__ import annotations
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.shared.alert import Scalar
+
+
+class Hit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    correlation: str  # id of the correlation rule this hit feeds
+    rule: str  # id of the rule that matched (a detection, or a correlation when chained)
+    time: AwareDatetime
+    event_ids: list[str]
+    group: dict[str, Scalar]
+    value: Scalar = None  # the condition field's value, for value_* correlations
+    modules: list[str] = Field(default_factory=list)  # event.module of the evidence, for the hunt query
+
+    def key(self) -> bytes:
+        """Correlation and group: every hit of one window goes to the same partition."""
+        return orjson.dumps([self.correlation, self.group], option=orjson.OPT_SORT_KEYS)

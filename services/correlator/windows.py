@@ -1,0 +1,105 @@
+"""Correlation windows: the hits of one (correlation, group), in event-time order, and when they fire.
+
+A window holds hits no older than its correlation's timespan before the newest; it fires
+when the hits inside one timespan satisfy the condition, and the hits that fired are
+consumed, so the same evidence never raises a second alert. Timespans are inclusive: two
+hits exactly `timespan` apart are in one window, one nanosecond more and they are not.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from dataclasses import dataclass, field
+
+from services.correlator.rules.correlation import CorrelationRule
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Entry:
+    time: float  # event time, epoch seconds
+    sequence: int  # arrival order, to keep equal times stable
+    rule: str = field(compare=False)
+    event_ids: tuple[str, ...] = field(compare=False)
+    value: object = field(compare=False, default=None)
+    modules: tuple[str, ...] = field(compare=False, default=())
+
+
+@dataclass
+class Window:
+    entries: list[Entry] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        bisect.insort(self.entries, entry)
+
+    def evict_before(self, horizon: float) -> None:
+        cut = bisect.bisect_left(self.entries, Entry(horizon, -1, "", ()))
+        if cut:
+            del self.entries[:cut]
+
+    def newest(self) -> float:
+        return self.entries[-1].time if self.entries else float("-inf")
+
+    def fire(self, rule: CorrelationRule, since: float) -> list[Entry] | None:
+        """The entries of the first timespan ending at or after `since` that meets the condition, consumed."""
+        for end in range(len(self.entries)):
+            end_time = self.entries[end].time
+            if end_time < since:
+                continue
+            start = bisect.bisect_left(self.entries, Entry(end_time - rule.timespan_seconds, -1, "", ()))
+            span = self.entries[start : end + 1]
+            if _satisfied(rule, span):
+                del self.entries[start : end + 1]
+                return span
+        return None
+
+
+def _satisfied(rule: CorrelationRule, span: list[Entry]) -> bool:
+    kind = rule.type
+    if kind == "event_count":
+        return rule.condition.holds(len(span))
+    if kind == "value_count":
+        return rule.condition.holds(len({str(e.value) for e in span if e.value is not None}))
+    if kind == "temporal":
+        return rule.condition.holds(len({e.rule for e in span}))
+    if kind == "temporal_ordered":
+        return _in_order(rule.rules, span)
+    numbers = [n for n in (_number(e.value) for e in span) if n is not None]
+    if not numbers:
+        return False
+    if kind == "value_sum":
+        return rule.condition.holds(sum(numbers))
+    if kind == "value_avg":
+        return rule.condition.holds(statistics.fmean(numbers))
+    if kind == "value_median":
+        return rule.condition.holds(statistics.median(numbers))
+    return rule.condition.holds(_percentile(numbers, rule.percentile))
+
+
+def _in_order(order: tuple[str, ...], span: list[Entry]) -> bool:
+    """Every rule of `order` matched, each after the one before it (the earliest fit is found greedily)."""
+    position = 0
+    for entry in span:
+        if entry.rule == order[position]:
+            position += 1
+            if position == len(order):
+                return True
+    return False
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _percentile(numbers: list[float], percentile: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default method)."""
+    ordered = sorted(numbers)
+    rank = (len(ordered) - 1) * percentile / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

@@ -1,0 +1,70 @@
+"""Stage 1: the detection engine tries the rules the index finds and isolates a rule that raises."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import REGISTRY
+
+from services.correlator.engine import DetectionEngine
+from services.correlator.rules.compiler import CompiledRule
+from services.correlator.rules.loader import LoadedRules
+from services.correlator.ruleset import RuleSet
+from services.shared.alert import RuleRef
+from services.shared.event import Event, FieldReader, LogSource
+
+T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+
+
+def _hand_rule(rule_id: str, matches: Any, product: str = "linux") -> CompiledRule:
+    return CompiledRule(RuleRef(id=rule_id, title=rule_id), None, LogSource(product=product), matches, f"{rule_id}.yml:1")
+
+
+def _engine(*rules: CompiledRule) -> DetectionEngine:
+    return DetectionEngine(RuleSet(LoadedRules(rules=list(rules))))
+
+
+def _event(raw: Any = None) -> Event:
+    return Event(id="e1", time=T0, ingested=T0, raw=raw, logsource=LogSource(product="linux"))
+
+
+def test_engine_isolates_a_raising_rule() -> None:
+    """A rule whose predicate raises is counted and skipped; the other rules still alert."""
+
+    def broken(_: FieldReader) -> bool:
+        raise KeyError("boom")
+
+    engine = _engine(_hand_rule("broken", broken), _hand_rule("good", lambda _: True))
+    labels = {"stage": "correlator", "error_type": "rule_failed"}
+    before = REGISTRY.get_sample_value("siem_errors_total", labels) or 0.0
+    alerts = engine.evaluate(_event({"a": 1})).alerts
+    assert [a.rule.id for a in alerts] == ["good"]
+    assert alerts[0].event_ids == ["e1"] and alerts[0].count == 1
+    assert REGISTRY.get_sample_value("siem_errors_total", labels) == before + 1
+
+
+def test_engine_skips_rules_for_other_logsources() -> None:
+    """The engine does not evaluate, nor alert on, a rule whose logsource the event does not answer to."""
+    called: list[str] = []
+
+    def spy(_: FieldReader) -> bool:
+        called.append("windows")
+        return True
+
+    engine = _engine(_hand_rule("win", spy, product="windows"), _hand_rule("lin", lambda _: True))
+    assert [a.rule.id for a in engine.evaluate(_event()).alerts] == ["lin"]
+    assert called == []
+
+
+def test_per_rule_metrics_are_counted_once_per_batch() -> None:
+    """Evaluations and matches per rule reach Prometheus when the batch flushes them."""
+    engine = _engine(_hand_rule("counted", lambda _: True))
+    labels = {"rule_id": "counted"}
+    before = REGISTRY.get_sample_value("siem_rule_matches_total", labels) or 0.0
+    for _ in range(3):
+        engine.evaluate(_event())
+    assert (REGISTRY.get_sample_value("siem_rule_matches_total", labels) or 0.0) == before
+    engine.flush_metrics()
+    assert REGISTRY.get_sample_value("siem_rule_matches_total", labels) == before + 3
+    assert REGISTRY.get_sample_value("siem_rule_evaluations_total", labels) == before + 3
