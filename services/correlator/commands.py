@@ -56,4 +56,10 @@ def replay_file(dirs: list[Path], format_name: str, path: Path) -> int:
     if not path.is_file():
         print(f"siem replay: {path}: no such file", file=sys.stderr)
         return 2
-    return replay(rules, path, formats()[format_name], lateness_seconds=settings.allowed_lateness_seconds)
+    return replay(
+        rules,
+        path,
+        formats()[format_name],
+        lateness_seconds=settings.allowed_lateness_seconds,
+        suppress_seconds=settings.suppress_seconds,
+    )

@@ -9,6 +9,7 @@ them by replaying the partition from the longest timespan back.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from services.correlator.metrics import LATE_HITS, OPEN_WINDOWS, SUPPRESSED
 from services.correlator.rules.correlation import CorrelationRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
-from services.correlator.windows import Entry, Window
+from services.correlator.windows import Entry, Window, judged_at_close
 from services.shared.alert import Alert, Scalar, alert_id
 from services.shared.metrics import ALERTS
 
@@ -51,6 +52,8 @@ class CorrelationEngine:
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
         self._windows: dict[int, dict[tuple[str, bytes], Window]] = defaultdict(dict)
+        # Windows judged at their end, by when that is: (closes at, tie-breaker, window key)
+        self._closing: dict[int, list[tuple[float, int, tuple[str, bytes]]]] = defaultdict(list)
         self._newest: dict[int, float] = {}
         self._sequence = itertools.count()
         self._observed = 0
@@ -68,21 +71,55 @@ class CorrelationEngine:
             LATE_HITS.inc()
             return Correlated(late=True)
         self._newest[partition] = max(self._newest.get(partition, moment), moment)
+        result = Correlated()
+        self._close_due(partition, self.watermark(partition), result)
         windows = self._windows[partition]
         key = (rule.ref.id, hit.key())
-        window = windows.setdefault(key, Window())
-        window.add(Entry(moment, next(self._sequence), hit.rule, tuple(hit.event_ids), hit.value, tuple(hit.modules)))
-        window.evict_before(self.watermark(partition) - rule.timespan_seconds)
-        result = Correlated()
-        fired = window.fire(rule, since=moment)
-        if fired:
-            self._raise(rule, hit.group, fired, result)
-        if not window.entries:
-            del windows[key]
+        window = windows.setdefault(key, Window(group=dict(hit.group)))
+        first = hit.first_time.timestamp() if hit.first_time else moment
+        entry = Entry(
+            moment,
+            next(self._sequence),
+            hit.rule,
+            tuple(hit.event_ids),
+            hit.value,
+            tuple(hit.modules),
+            hit.count,
+            first,
+        )
+        if window.add(entry):
+            if judged_at_close(rule):
+                heapq.heappush(self._closing[partition], (window.closes_at(rule), next(self._sequence), key))
+            else:
+                window.evict_before(self.watermark(partition) - rule.timespan_seconds)
+                fired = window.fire(rule, since=moment)
+                if fired:
+                    self._raise(rule, window.group, fired, result)
         self._observed += 1
         if self._observed % _SWEEP_EVERY == 0:
             self._sweep(partition)
         return result
+
+    def flush(self) -> Correlated:
+        """Judge every window still open, as if time had moved past them all (end of a replay)."""
+        result = Correlated()
+        for partition in list(self._closing):
+            self._close_due(partition, float("inf"), result)
+        return result
+
+    def _close_due(self, partition: int, watermark: float, result: Correlated) -> None:
+        """Windows with an upper-bound condition are judged once the watermark passes their end."""
+        closing = self._closing[partition]
+        windows = self._windows[partition]
+        while closing and closing[0][0] < watermark:
+            _, _, key = heapq.heappop(closing)
+            window, rule = windows.get(key), self.rules.correlations.get(key[0])
+            if window is None or rule is None:
+                continue
+            for span in window.close(rule, watermark):
+                self._raise(rule, window.group, span, result)
+            if window.entries:
+                heapq.heappush(closing, (window.closes_at(rule), next(self._sequence), key))
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; windows of correlations that still exist keep counting."""
@@ -93,6 +130,7 @@ class CorrelationEngine:
         """Drop the windows of partitions this instance no longer owns."""
         for partition in partitions:
             self._windows.pop(partition, None)
+            self._closing.pop(partition, None)
             self._newest.pop(partition, None)
         OPEN_WINDOWS.set(self.open_windows())
 
@@ -113,13 +151,14 @@ class CorrelationEngine:
     def _raise(self, rule: CorrelationRule, group: dict[str, Scalar], fired: list[Entry], result: Correlated) -> None:
         event_ids = [event_id for entry in fired for event_id in entry.event_ids]
         modules = sorted({m for entry in fired for m in entry.modules})
-        first, last = _utc(fired[0].time), _utc(fired[-1].time)
+        first, last = _utc(min(entry.first for entry in fired)), _utc(fired[-1].time)
+        count = sum(entry.count for entry in fired)
         alert = self._enricher.enrich(
             Alert(
                 id=alert_id(rule.ref.id, group, event_ids),
                 rule=rule.ref,
                 group=group,
-                count=len(fired),
+                count=count,
                 first_seen=first,
                 last_seen=last,
                 event_ids=event_ids[:MAX_EVENT_IDS],
@@ -144,6 +183,8 @@ class CorrelationEngine:
                     group=parent_group,
                     value=value,
                     modules=modules,
+                    count=count,
+                    first_time=first,
                 )
             )
 

@@ -22,6 +22,8 @@ class Hit(BaseModel):
     group: dict[str, Scalar]
     value: Scalar = None  # the condition field's value, for value_* correlations
     modules: list[str] = Field(default_factory=list)  # event.module of the evidence, for the hunt query
+    count: int = Field(default=1, ge=1)  # events behind the hit: more than one for a chained correlation
+    first_time: AwareDatetime | None = None  # earliest of those events, when not `time`
 
     def key(self) -> bytes:
         """Correlation and group: every hit of one window goes to the same partition."""

@@ -18,9 +18,20 @@ from services.shared.event import Event
 
 
 class InProcessPipeline:
-    def __init__(self, rules: RuleSet, lateness_seconds: float, enricher: Enricher | None = None) -> None:
-        self.detection = DetectionEngine(rules, enricher)
-        self.correlation = CorrelationEngine(rules, lateness_seconds, enricher)
+    def __init__(
+        self,
+        rules: RuleSet,
+        lateness_seconds: float,
+        enricher: Enricher | None = None,
+        suppress_seconds: float = 0,
+        *,
+        emit_silenced: bool = False,
+    ) -> None:
+        self.detection = DetectionEngine(rules, enricher, suppress_seconds)
+        self.detection.emit_silenced = emit_silenced
+        self.correlation = CorrelationEngine(
+            rules, lateness_seconds, enricher, suppress_seconds, emit_silenced=emit_silenced
+        )
         self.late = 0
 
     def feed(self, event: Event) -> list[Alert]:
@@ -32,4 +43,20 @@ class InProcessPipeline:
             self.late += result.late
             alerts.extend(result.alerts)
             pending.extend(result.hits)
+        return alerts
+
+    def finish(self) -> list[Alert]:
+        """The end of the input: windows judged at their close are judged now."""
+        alerts: list[Alert] = []
+        result = self.correlation.flush()
+        pending: deque[Hit] = deque(result.hits)
+        alerts.extend(result.alerts)
+        while pending:
+            step = self.correlation.observe(pending.popleft())
+            alerts.extend(step.alerts)
+            pending.extend(step.hits)
+            if not pending:
+                final = self.correlation.flush()
+                alerts.extend(final.alerts)
+                pending.extend(final.hits)
         return alerts

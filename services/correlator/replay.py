@@ -47,10 +47,13 @@ def replay(
     parse: LineParser,
     *,
     lateness_seconds: float,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    suppress_seconds: float = 0,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    pipeline = InProcessPipeline(rules, lateness_seconds)
+    out = out or sys.stdout  # looked up per call: the streams may be replaced after import
+    err = err or sys.stderr
+    pipeline = InProcessPipeline(rules, lateness_seconds, suppress_seconds=suppress_seconds)
     events = alerts = errors = 0
     last_progress = time.monotonic()
     for number, line in _lines(path):
@@ -68,6 +71,9 @@ def replay(
         if err.isatty() and time.monotonic() - last_progress > PROGRESS_EVERY_SECONDS:
             print(f"\r{path}: line {number}, {events} events, {alerts} alerts", end="", file=err, flush=True)
             last_progress = time.monotonic()
+    for alert in pipeline.finish():
+        alerts += 1
+        out.write(alert.model_dump_json() + "\n")
     out.flush()
     late = f", {pipeline.late} late hits" if pipeline.late else ""
     print(f"replayed {events} events from {path}: {alerts} alerts, {errors} lines refused{late}", file=err)

@@ -1,9 +1,12 @@
 """Correlation windows: the hits of one (correlation, group), in event-time order, and when they fire.
 
-A window holds hits no older than its correlation's timespan before the newest; it fires
-when the hits inside one timespan satisfy the condition, and the hits that fired are
-consumed, so the same evidence never raises a second alert. Timespans are inclusive: two
-hits exactly `timespan` apart are in one window, one nanosecond more and they are not.
+A window holds hits no older than its correlation's timespan before the newest. A condition
+that only asks for "at least" (gt, gte; temporal kinds) fires as soon as the hits inside one
+timespan meet it. A condition with an upper bound or an exact value (lt, lte, eq, neq, or a
+range) can only be judged once the timespan is over: such a window is judged when the
+watermark passes its first hit plus the timespan. The hits that fired are consumed, and a
+redelivered hit (same rule, same events) is counted once, so the same evidence never raises
+a second alert. Timespans are inclusive: two hits exactly `timespan` apart are in one window.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from services.correlator.rules.correlation import CorrelationRule
+from services.shared.alert import Scalar
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -23,22 +27,56 @@ class Entry:
     event_ids: tuple[str, ...] = field(compare=False)
     value: object = field(compare=False, default=None)
     modules: tuple[str, ...] = field(compare=False, default=())
+    count: int = field(compare=False, default=1)  # events behind it (more than one when chained)
+    first: float = field(compare=False, default=0.0)  # earliest event time behind it
+
+
+def judged_at_close(rule: CorrelationRule) -> bool:
+    """Whether the condition can only be decided once the timespan is over (it has an upper bound)."""
+    return rule.type not in ("temporal", "temporal_ordered") and any(
+        op in ("lt", "lte", "eq", "neq") for op, _ in rule.condition.bounds
+    )
 
 
 @dataclass
 class Window:
+    group: dict[str, Scalar] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
+    seen: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)  # evidence -> its time
 
-    def add(self, entry: Entry) -> None:
+    def add(self, entry: Entry) -> bool:
+        """Adds the hit unless the same evidence was already counted; returns whether it was new."""
+        evidence = (entry.rule, entry.event_ids)
+        if evidence in self.seen:
+            return False
+        self.seen[evidence] = entry.time
         bisect.insort(self.entries, entry)
+        return True
 
     def evict_before(self, horizon: float) -> None:
         cut = bisect.bisect_left(self.entries, Entry(horizon, -1, "", ()))
         if cut:
             del self.entries[:cut]
+        if any(t < horizon for t in self.seen.values()):
+            self.seen = {k: t for k, t in self.seen.items() if t >= horizon}
+
+    def closes_at(self, rule: CorrelationRule) -> float:
+        return self.entries[0].time + rule.timespan_seconds if self.entries else float("inf")
+
+    def close(self, rule: CorrelationRule, watermark: float) -> list[list[Entry]]:
+        """Judge every window whose timespan ended before `watermark`; returns the spans that fired."""
+        fired = []
+        while self.entries and self.closes_at(rule) < watermark:
+            end = bisect.bisect_right(self.entries, Entry(self.closes_at(rule), 2**62, "", ()))
+            span = self.entries[:end]
+            del self.entries[:end]
+            if _satisfied(rule, span):
+                fired.append(span)
+        return fired
 
     def newest(self) -> float:
-        return self.entries[-1].time if self.entries else float("-inf")
+        """The latest time this window still needs to remember, counted or already consumed."""
+        return max(self.seen.values(), default=float("-inf"))
 
     def fire(self, rule: CorrelationRule, since: float) -> list[Entry] | None:
         """The entries of the first timespan ending at or after `since` that meets the condition, consumed."""
@@ -57,7 +95,7 @@ class Window:
 def _satisfied(rule: CorrelationRule, span: list[Entry]) -> bool:
     kind = rule.type
     if kind == "event_count":
-        return rule.condition.holds(len(span))
+        return rule.condition.holds(len(span))  # hits: over a correlation, its alerts; `count` has the events
     if kind == "value_count":
         return rule.condition.holds(len({str(e.value) for e in span if e.value is not None}))
     if kind == "temporal":

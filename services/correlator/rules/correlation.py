@@ -140,11 +140,19 @@ def compile_correlation(
         location=location,
         value_field=value_field,
         percentile=percentile,
-        generate=bool(rule.generate),
+        generate=_generate(document, spec, location),
         aliases=aliases,
         suppress_seconds=suppress_seconds(document, location),
         attributes={k: v for k, v in document.items() if k not in _SIGMA_KEYS},
     )
+
+
+def _generate(document: dict[str, Any], spec: dict[str, Any], location: str) -> bool:
+    """`generate` at the top level (the specification's schema) or inside `correlation` (pySigma's reading)."""
+    value = document.get("generate", spec.get("generate", False))
+    if not isinstance(value, bool):
+        raise RuleError(location, f"generate must be true or false, not {value!r}")
+    return value
 
 
 def _condition(kind: str, raw: Any, rule_count: int, location: str) -> tuple[Condition, str | None, float]:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.correlator.correlate import CorrelationEngine
 from services.correlator.pipeline import InProcessPipeline
 from services.correlator.ruleset import RuleSet
 from services.ingest.sources.generic import to_event
@@ -88,9 +87,7 @@ def _run_case(
         return CaseResult(rule_id, title, location, name, False, "a case needs `match` and `event` or `events`")
     raw_events = case["events"] if "events" in case else [case["event"]]
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    pipeline = InProcessPipeline(rules, lateness_seconds=float("inf"))
-    pipeline.correlation = CorrelationEngine(rules, float("inf"), emit_silenced=True)
-    pipeline.detection.emit_silenced = True
+    pipeline = InProcessPipeline(rules, lateness_seconds=float("inf"), emit_silenced=True)
     raised = False
     try:
         for position, raw in enumerate(raw_events):
@@ -100,6 +97,7 @@ def _run_case(
             # Events without their own time are one second apart, in the order written.
             event = to_event(item, start + timedelta(seconds=position))
             raised |= any(alert.rule.id == rule_id for alert in pipeline.feed(event))
+        raised |= any(alert.rule.id == rule_id for alert in pipeline.finish())
     except (ValueError, TypeError) as exc:
         return CaseResult(rule_id, title, location, name, False, f"bad test event: {exc}")
     expected = bool(case["match"])

@@ -71,6 +71,9 @@ def value_test(value: Any, *, contains: bool = False) -> ValueTest:
     if isinstance(value, SigmaBool):
         flag = value.boolean
         return lambda v, _: v is flag or (isinstance(v, str) and v.lower() == ("true" if flag else "false"))
+    if isinstance(value, SigmaTimestampPart):  # before SigmaNumber: pySigma derives it from that
+        part, wanted = value.timestamp_part, value.number
+        return lambda v, _: _time_part(v, part) == wanted
     if isinstance(value, SigmaNumber):
         number = value.number
         return lambda v, _: _as_number(v) == number
@@ -84,9 +87,6 @@ def value_test(value: Any, *, contains: bool = False) -> ValueTest:
     if isinstance(value, SigmaCIDRExpression):
         network = value.network
         return lambda v, _: _in_network(v, network)
-    if isinstance(value, SigmaTimestampPart):
-        part, number = value.timestamp_part, value.number
-        return lambda v, _: _time_part(v, part) == number
     if isinstance(value, SigmaFieldReference):
         return _fieldref_test(value)
     if isinstance(value, SigmaExpansion):
