@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.shared.errors import ConfigError, SiemError
 
-STAGES = ("ingest", "correlator", "sinks", "all")
+STAGES = ("ingest", "webhook", "correlator", "sinks", "all")
 
 _RUN_HELP = """\
 Start one stage of the pipeline, or all of them in one process.
@@ -20,10 +20,13 @@ Start one stage of the pipeline, or all of them in one process.
               Alertmanager when SIEM_ALERTMANAGER_URL is set, otherwise to
               var/alerts.jsonl and one summary line each on the console.
   ingest      HTTP API on SIEM_INGEST_PORT (8080): POST /v1/events.
+  webhook     Git hosts' webhooks on SIEM_WEBHOOK_PORT (8081): POST
+              /webhook/{github,gitlab,gitea,bitbucket}; each needs its secret
+              (SIEM_WEBHOOK_GITHUB_SECRETS, …). Inside `all` once one is set.
   correlator  Sigma rules over siem.events; alerts onto siem.alerts (:8082).
   sinks       siem.alerts to Alertmanager and/or a JSON-lines file (:8083).
 
-ingest, correlator and sinks need Kafka: SIEM_KAFKA_BOOTSTRAP=host:port.
+ingest, webhook, correlator and sinks need Kafka: SIEM_KAFKA_BOOTSTRAP=host:port.
 Every service serves /healthz, /readyz and /metrics, and stops cleanly on
 SIGTERM (stop accepting, finish the batch in hand, commit, exit 0).
 

@@ -13,14 +13,16 @@ from services.shared.http import Readiness
 from services.shared.logging import configure_logging
 from services.shared.runtime import Service
 from services.shared.settings import CommonSettings
+from services.webhook.settings import WebhookSettings
 
 
-class EmbeddedSettings(IngestSettings, CorrelatorSettings, SinksSettings):
+class EmbeddedSettings(IngestSettings, WebhookSettings, CorrelatorSettings, SinksSettings):
     """Every stage's settings at once, for `siem run all`."""
 
 
 _SETTINGS: dict[str, type[CommonSettings]] = {
     "ingest": IngestSettings,
+    "webhook": WebhookSettings,
     "correlator": CorrelatorSettings,
     "sinks": SinksSettings,
     "all": EmbeddedSettings,
@@ -45,6 +47,10 @@ def build_service(stage: str, rules: list[Path] | None = None) -> tuple[Service,
         from services.ingest.__main__ import wire as wire_ingest
 
         wire_ingest(settings, service)
+    if stage in ("webhook", "all"):
+        from services.webhook.__main__ import wire as wire_webhook
+
+        wire_webhook(settings, service, only_if_configured=stage == "all")
     if stage in ("correlator", "all"):
         from services.correlator.__main__ import wire as wire_correlator
 

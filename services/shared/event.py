@@ -17,13 +17,13 @@ from services.shared.alert import RuleRef
 Outcome = Literal["success", "failure", "unknown"]
 
 
-class _Ecs(BaseModel):
+class EcsFieldSet(BaseModel):
     """An ECS field set: the names we normalise are typed, further ECS names are kept as given."""
 
     model_config = ConfigDict(extra="allow")
 
 
-class EventInfo(_Ecs):
+class EventInfo(EcsFieldSet):
     module: str = "generic"
     dataset: str | None = None
     action: str | None = None
@@ -41,38 +41,38 @@ class LogSource(BaseModel):
     category: str | None = None
 
 
-class User(_Ecs):
+class User(EcsFieldSet):
     name: str | None = None
     id: str | None = None
 
 
-class Endpoint(_Ecs):
+class Endpoint(EcsFieldSet):
     ip: str | None = None
     port: int | None = None
 
 
-class Host(_Ecs):
+class Host(EcsFieldSet):
     name: str | None = None
 
 
-class Process(_Ecs):
+class Process(EcsFieldSet):
     name: str | None = None
     pid: int | None = None
 
 
-class Url(_Ecs):
+class Url(EcsFieldSet):
     path: str | None = None
 
 
-class HttpRequest(_Ecs):
+class HttpRequest(EcsFieldSet):
     method: str | None = None
 
 
-class HttpResponse(_Ecs):
+class HttpResponse(EcsFieldSet):
     status_code: int | None = None
 
 
-class Http(_Ecs):
+class Http(EcsFieldSet):
     request: HttpRequest | None = None
     response: HttpResponse | None = None
 
@@ -93,7 +93,8 @@ class Event(BaseModel):
     process: Process | None = None
     url: Url | None = None
     http: Http | None = None
-    orchestrator: _Ecs | None = None
+    orchestrator: EcsFieldSet | None = None
+    git: EcsFieldSet | None = None  # not ECS: the provider-neutral summary of a Git host's event (push, PR, tag…)
     labels: dict[str, str] = Field(default_factory=dict)
     raw: Any = None
 

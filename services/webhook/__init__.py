@@ -1,1 +1,1 @@
-"""Git webhook receiver (GitHub, GitLab, Gitea, Bitbucket): not written yet; see its issue."""
+"""Webhook receiver: Git hosts' deliveries, verified and deduplicated, as envelopes on `siem.events`."""
