@@ -139,31 +139,38 @@ class FieldReader:
         self._event = event
         self._flat = event.normalised()
 
-    def get(self, name: str) -> Any:
-        """The value a rule's `name` refers to, or None when the event has no such field."""
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value a rule's `name` refers to, or `default` when the event has no such field."""
         if name.split(".", 1)[0] in ECS_FIELD_SETS or name == "id":
             if name in self._flat:
                 return self._flat[name]
             if name.split(".", 1)[0] != "labels":
                 # An ECS name the source did not normalise still reads the raw payload's same path,
                 # so a generic JSON event posted in ECS shape matches the same way.
-                return _dotted(self._event.raw, name)
-            return None
-        return _dotted(self._event.raw, name)
+                return _dotted(self._event.raw, name, default)
+            return default
+        return _dotted(self._event.raw, name, default)
+
+    def has(self, name: str) -> bool:
+        """Whether the field is there at all, null or not (Sigma's `exists`)."""
+        return self.get(name, _MISSING) is not _MISSING
 
 
-def _dotted(value: Any, path: str) -> Any:
+_MISSING = object()
+
+
+def _dotted(value: Any, path: str, default: Any = None) -> Any:
     """`a.b.c` into nested dicts; a key that itself contains dots is tried whole first."""
     if not isinstance(value, dict):
-        return None
+        return default
     if path in value:
         return value[path]
     head, dot, rest = path.partition(".")
     while dot:
         if head in value:
-            found = _dotted(value[head], rest)
-            if found is not None:
+            found = _dotted(value[head], rest, _MISSING)
+            if found is not _MISSING:
                 return found
         more, dot, rest = rest.partition(".")
         head = f"{head}.{more}"
-    return None
+    return default

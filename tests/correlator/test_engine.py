@@ -18,7 +18,8 @@ T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
 
 def _hand_rule(rule_id: str, matches: Any, product: str = "linux") -> CompiledRule:
-    return CompiledRule(RuleRef(id=rule_id, title=rule_id), None, LogSource(product=product), matches, f"{rule_id}.yml:1")
+    ref = RuleRef(id=rule_id, title=rule_id)
+    return CompiledRule(ref, None, LogSource(product=product), matches, f"{rule_id}.yml:1")
 
 
 def _engine(*rules: CompiledRule) -> DetectionEngine:

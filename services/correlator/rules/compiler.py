@@ -20,7 +20,16 @@ from sigma.conditions import (
     ConditionValueExpression,
 )
 from sigma.rule import SigmaRule
-from sigma.types import Placeholder, SigmaCasedString, SigmaExpansion, SigmaString, SigmaType, SpecialChars
+from sigma.modifiers import SigmaWideModifier, modifier_mapping
+from sigma.types import (
+    Placeholder,
+    SigmaCasedString,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
 
 from services.correlator.rules.config import RulesConfig
 from services.correlator.rules.values import ValueTest, value_test
@@ -28,6 +37,9 @@ from services.correlator.suppression import duration_seconds
 from services.shared.alert import RuleRef
 from services.shared.errors import RuleError
 from services.shared.event import FieldReader, LogSource
+
+# The specification names UTF-16LE `utf16le` with `wide` as its alias; pySigma 2.0 knows only `wide`.
+modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 Predicate = Callable[[FieldReader], bool]
 IndexKeys = frozenset[tuple[str, str]]
@@ -119,7 +131,11 @@ class _Compiler:
             inner = self.predicate(node.args[0])
             return lambda reader: not inner(reader)
         if isinstance(node, ConditionFieldEqualsValueExpression):
-            return _field_predicate(self.field(node.field), value_test(self._expand(node.value)))
+            name = self.field(node.field)
+            if isinstance(node.value, SigmaExists):  # presence, whatever the value, null included
+                wanted = node.value.exists
+                return lambda reader: reader.has(name) is wanted
+            return _field_predicate(name, value_test(self._expand(node.value)))
         if isinstance(node, ConditionValueExpression):
             test = value_test(self._expand(node.value), contains=True)
             return lambda reader: test(reader.get(KEYWORD_FIELD), reader)

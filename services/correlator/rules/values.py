@@ -65,9 +65,9 @@ def value_test(value: Any, *, contains: bool = False) -> ValueTest:
     """The test for one Sigma value; `contains` wraps strings in wildcards (keyword searches)."""
     if isinstance(value, SigmaNull):
         return lambda v, _: v is None
-    if isinstance(value, SigmaExists):
-        wanted = value.exists
-        return lambda v, _: (v is not None) is wanted
+    if isinstance(value, SigmaExists):  # the compiler tests presence itself; this serves values in a list
+        present = value.exists
+        return lambda v, _: (v is not None) is present
     if isinstance(value, SigmaBool):
         flag = value.boolean
         return lambda v, _: v is flag or (isinstance(v, str) and v.lower() == ("true" if flag else "false"))
