@@ -1,1 +1,1 @@
-"""The sample Flask application the SIEM watches: not written yet; see the platform issue."""
+"""The sample Flask application the SIEM watches: a small notes API behind gunicorn, logging ECS-shaped JSON."""

@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from services.shared.event import Event, EventInfo, LogSource, Url, User, EcsFieldSet
+from services.shared.event import EcsFieldSet, Event, EventInfo, LogSource, Url, User
 from services.webhook.providers import Delivery, Normalised
 
 # A body key some hosts (older Gitea, Gogs) fill with the hook's own secret: it never leaves the receiver.

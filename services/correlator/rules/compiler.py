@@ -19,8 +19,8 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.rule import SigmaRule
 from sigma.modifiers import SigmaWideModifier, modifier_mapping
+from sigma.rule import SigmaRule
 from sigma.types import (
     Placeholder,
     SigmaCasedString,

@@ -80,7 +80,7 @@ class DeliveryHandler(Generic[T]):
                     return
                 SINK_RETRIES.labels(sink.name).inc()
                 log.warning("sink_retry", sink=sink.name, reason=exc.reason, retry_in_seconds=round(delay, 2))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311  # nosec B311 - jitter, not a secret
                 delay = min(delay * 2, self._max_backoff)
 
 
