@@ -132,11 +132,12 @@ class SiemProcess:
 
         self.stage = stage
         self.log_path = log_path
-        self.ports = {name: free_port() for name in ("ingest", "webhook", "correlator", "sinks")}
+        self.ports = {name: free_port() for name in ("ingest", "syslog", "webhook", "correlator", "sinks")}
         self.env = {
             **os.environ,
             "SIEM_INGEST_PORT": str(self.ports["ingest"]),
             "SIEM_WEBHOOK_PORT": str(self.ports["webhook"]),
+            "SIEM_INGEST_SYSLOG_PORT": str(self.ports["syslog"]),
             "SIEM_CORRELATOR_PORT": str(self.ports["correlator"]),
             "SIEM_SINKS_PORT": str(self.ports["sinks"]),
             "SIEM_LOG_FORMAT": "json",

@@ -1,105 +1,151 @@
-"""Ingest's HTTP API: `POST /v1/events` (JSON object, array or NDJSON) onto `siem.events`."""
+"""Ingest's HTTP API: one POST endpoint per source, each authenticated, rate-limited and capped.
+
+| path                 | source    | success                                      |
+|----------------------|-----------|----------------------------------------------|
+| `/v1/events`         | generic   | 202 `{"accepted", "ids", "rejected"}`        |
+| `/v1/k8s/audit`      | k8s_audit | 200 `{"accepted", "rejected"}` (API server)  |
+| `/v1/jenkins`        | jenkins   | 202 `{"accepted", "ids", "rejected"}`        |
+| `/loki/api/v1/push`  | loki      | 204, as Loki answers                         |
+
+Success is answered only once the bus holds every event and every rejected item (dead-lettered).
+A request refused as a whole gets a JSON error: 400 nothing readable, 401, 413 over a cap, 429
+over the rate limit, 503 when the bus stays full (both with `Retry-After`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
+from multidict import CIMultiDict
 
-from services.ingest.settings import IngestSettings
-from services.ingest.sources import SOURCES, Parsed, Source
-from services.shared import topics
-from services.shared.bus import Bus, Record
-from services.shared.dlq import dead_letter
+from services.ingest.auth import identify
+from services.ingest.metrics import PARSE_SECONDS, REJECTED
+from services.ingest.publish import STAGE, publish
+from services.ingest.ratelimit import RateLimiter
+from services.ingest.settings import EndpointLimits, IngestSettings
+from services.ingest.sources import Parsed, Source, build_sources
+from services.shared.bus import Bus
 from services.shared.http import Readiness, create_probe_app, json_error
-from services.shared.metrics import BYTES_RECEIVED, ERRORS, EVENTS_RECEIVED, MESSAGES_PRODUCED
-from services.shared.settings import secret_values
+from services.shared.metrics import BYTES_RECEIVED, ERRORS
 
 log = structlog.get_logger()
 
-SETTINGS = web.AppKey("settings", IngestSettings)
-BUS = web.AppKey("bus", Bus)
-TOKENS = web.AppKey("tokens", list)
-STAGE = "ingest"
+BACKPRESSURE_RETRY_SECONDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    path: str
+    source: str
+    status: int
+    with_ids: bool = False
+
+
+ROUTES = (
+    Route("/v1/events", "generic", 202, with_ids=True),
+    Route("/v1/k8s/audit", "k8s_audit", 200),
+    Route("/v1/jenkins", "jenkins", 202, with_ids=True),
+    Route("/loki/api/v1/push", "loki", 204),
+)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    route: Route
+    source: Source
+    limits: EndpointLimits
+    client_names: list[str] | None
+    limiter: RateLimiter
+    bus: Bus
+    enqueue_timeout_seconds: float
+
+
 def create_app(settings: IngestSettings, bus: Bus, readiness: Readiness) -> web.Application:
-    app = create_probe_app(readiness, client_max_size=settings.ingest_max_body_bytes)
-    app[SETTINGS] = settings
-    app[BUS] = bus
-    app[TOKENS] = secret_values(settings.ingest_tokens)
-    app.router.add_post("/v1/events", _handler(SOURCES["generic"]))
+    largest = max(settings.limits(route.source).max_body_bytes for route in ROUTES)
+    app = create_probe_app(readiness, client_max_size=largest)
+    sources = build_sources(settings)
+    limiter = RateLimiter(settings.ingest_rate_limit or None)
+    for route in ROUTES:
+        certificates = route.source == "k8s_audit" and settings.ingest_tls_client_ca_file is not None
+        endpoint = _Endpoint(
+            route=route,
+            source=sources[route.source],
+            limits=settings.limits(route.source),
+            client_names=list(settings.ingest_k8s_audit_client_names) if certificates else None,
+            limiter=limiter,
+            bus=bus,
+            enqueue_timeout_seconds=settings.ingest_enqueue_timeout_seconds,
+        )
+        app.router.add_post(route.path, _handler(endpoint))
     return app
 
 
-def _handler(source: Source):  # type: ignore[no-untyped-def]
+def _handler(endpoint: _Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        return await _accept(request, source)
+        return await _accept(request, endpoint)
 
     return handle
 
 
-async def _accept(request: web.Request, source: Source) -> web.Response:
-    settings = request.app[SETTINGS]
-    if not _authorised(request, request.app[TOKENS]):
-        ERRORS.labels(STAGE, "unauthorized").inc()
-        return json_error(401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required")
+def _refuse(source: str, status: int, error: str, reason: str, retry_after: int | None = None) -> web.Response:
+    ERRORS.labels(STAGE, error).inc()
+    REJECTED.labels(source, error).inc()
+    response = json_error(status, error, reason)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+async def _accept(request: web.Request, endpoint: _Endpoint) -> web.Response:
+    name, limits = endpoint.route.source, endpoint.limits
+    caller = identify(request, limits.tokens, endpoint.client_names)
+    if caller is None:
+        return _refuse(name, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required")
+    wait = await endpoint.limiter.retry_after_seconds(f"{name}/{caller}")
+    if wait:
+        return _refuse(name, 429, "rate_limited", "too many requests for this token", wait)
     try:
-        body = await _read_capped(request, settings.ingest_max_body_bytes)
+        body = await _read_capped(request, limits.max_body_bytes)
     except _BodyTooLarge:
-        ERRORS.labels(STAGE, "body_too_large").inc()
-        return json_error(413, "body_too_large", f"the body exceeds {settings.ingest_max_body_bytes} bytes")
-    BYTES_RECEIVED.labels(source.name).inc(len(body))
+        return _refuse(name, 413, "body_too_large", f"the body exceeds {limits.max_body_bytes} bytes")
+    BYTES_RECEIVED.labels(name).inc(len(body))
 
-    parsed = source.parse(body, request.headers)
-    if len(parsed.events) + len(parsed.rejected) > settings.ingest_max_batch_events:
-        ERRORS.labels(STAGE, "batch_too_large").inc()
-        return json_error(413, "batch_too_large", f"more than {settings.ingest_max_batch_events} events in one request")
+    # aiohttp has already undone any Content-Encoding: the source must not try again.
+    headers = CIMultiDict(request.headers)
+    headers.popall("Content-Encoding", None)
+    started = time.perf_counter()
+    parsed = endpoint.source.parse(body, headers)
+    PARSE_SECONDS.labels(name).observe(time.perf_counter() - started)
+    if len(parsed.events) + len(parsed.rejected) > limits.max_batch_events:
+        return _refuse(name, 413, "batch_too_large", f"more than {limits.max_batch_events} events in one request")
     try:
-        await asyncio.wait_for(_enqueue(request.app[BUS], parsed, source.name), settings.ingest_enqueue_timeout_seconds)
+        await asyncio.wait_for(publish(endpoint.bus, parsed, name), endpoint.enqueue_timeout_seconds)
     except TimeoutError:
-        ERRORS.labels(STAGE, "backpressure").inc()
-        response = json_error(503, "backpressure", "the pipeline is busy; retry later")
-        response.headers["Retry-After"] = "5"
-        return response
+        return _refuse(name, 503, "backpressure", "the pipeline is busy; retry later", BACKPRESSURE_RETRY_SECONDS)
+    log.info("request_accepted", source=name, caller=caller, events=len(parsed.events), rejected=len(parsed.rejected))
+    return _answer(endpoint.route, parsed)
 
+
+def _answer(route: Route, parsed: Parsed) -> web.Response:
     rejected = [{"line": r.line, "error": r.error_type, "reason": r.reason} for r in parsed.rejected]
-    if not parsed.events:
+    if not parsed.events and parsed.rejected:
         first = parsed.rejected[0]
         return json_error(400, first.error_type, first.reason, rejected=rejected)
-    EVENTS_RECEIVED.labels(source.name).inc(len(parsed.events))
-    return web.json_response(
-        {"accepted": len(parsed.events), "ids": [e.id for e in parsed.events], "rejected": rejected}, status=202
-    )
-
-
-async def _enqueue(bus: Bus, parsed: Parsed, source: str) -> None:
-    records = [Record(value=e.model_dump_json().encode(), key=e.id.encode()) for e in parsed.events]
-    if records:
-        await bus.send_many(topics.EVENTS, records)
-        MESSAGES_PRODUCED.labels(topics.EVENTS).inc(len(records))
-    for item in parsed.rejected:
-        await dead_letter(
-            bus, stage=STAGE, error_type=item.error_type, reason=item.reason, original=item.original, source=source
-        )
-
-
-def _authorised(request: web.Request, tokens: list[bytes]) -> bool:
-    if not tokens:
-        return True  # settings refuse this unless the listener is loopback-only or explicitly opened
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        return False
-    candidate = presented.strip().encode()
-    # Compare against every token, without stopping early, so timing says nothing about which one is close.
-    matches = [hmac.compare_digest(candidate, token) for token in tokens]
-    return any(matches)
+    if route.status == 204:
+        return web.Response(status=204)
+    body: dict[str, object] = {"accepted": len(parsed.events), "rejected": rejected}
+    if route.with_ids:
+        body["ids"] = [e.id for e in parsed.events]
+    return web.json_response(body, status=route.status)
 
 
 async def _read_capped(request: web.Request, cap: int) -> bytes:

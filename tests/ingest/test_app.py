@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+import base64
+import gzip
+from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -17,49 +17,12 @@ from services.shared import topics
 from services.shared.bus import Message, Record
 from services.shared.bus.memory import MemoryBus
 from services.shared.http import Readiness
-
-Client = TestClient[Any, Any]
-MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the test alone, not from SIEM_ variables of the machine."""
-    for name in list(os.environ):
-        if name.startswith("SIEM_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def bus() -> MemoryBus:
-    return MemoryBus(capacity=100)
-
-
-@pytest.fixture
-def readiness() -> Readiness:
-    return Readiness()
-
-
-@pytest.fixture
-async def make_client(bus: MemoryBus, readiness: Readiness) -> AsyncIterator[MakeClient]:
-    """Start ingest on 127.0.0.1 with the given settings; the servers stop at the end of the test."""
-    clients: list[Client] = []
-
-    async def make(**settings: Any) -> Client:
-        client = TestClient(TestServer(create_app(IngestSettings(**settings), bus, readiness), host="127.0.0.1"))
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
+from tests.ingest.conftest import MakeClient
+from tests.ingest.memory import read_topic
 
 
 async def _read(bus: MemoryBus, topic: str) -> list[Message]:
-    consumer = bus.consumer("test-reader", [topic])
-    await consumer.start()
-    return await consumer.getmany(timeout_ms=0, max_records=1000)
+    return await read_topic(bus, topic)
 
 
 def _errors(error_type: str) -> float:
@@ -192,3 +155,81 @@ async def test_full_bus_is_a_503_with_retry_after() -> None:
         assert (await response.json())["error"] == "backpressure"
         assert _errors("backpressure") == before + 1
         assert full.backlog(topics.EVENTS) == 1
+
+
+K8S_BATCH = {
+    "kind": "EventList",
+    "apiVersion": "audit.k8s.io/v1",
+    "items": [
+        {"kind": "Event", "auditID": "a-1", "stage": "ResponseComplete", "verb": "get", "user": {"username": "u"}},
+        {"kind": "Event", "auditID": "a-2", "stage": "Nonsense", "verb": "get", "user": {"username": "u"}},
+    ],
+}
+
+
+async def test_k8s_audit_answers_200_and_dead_letters_the_bad_item(make_client: MakeClient, bus: MemoryBus) -> None:
+    """/v1/k8s/audit answers 200 (what the API server expects); a bad item is dead-lettered, the rest enqueued."""
+    client = await make_client(ingest_k8s_audit_tokens=["kube"])
+    response = await client.post(
+        "/v1/k8s/audit", data=orjson.dumps(K8S_BATCH), headers={"Authorization": "Bearer kube"}
+    )
+    assert response.status == 200
+    body = await response.json()
+    assert body["accepted"] == 1 and [(r["line"], r["error"]) for r in body["rejected"]] == [(2, "invalid_audit_event")]
+    (event,) = [orjson.loads(m.value) for m in await _read(bus, topics.EVENTS)]
+    assert event["logsource"]["product"] == "kubernetes" and event["raw"]["auditID"] == "a-1"
+    (dead,) = await _read(bus, topics.DLQ)
+    assert orjson.loads(dead.value)["stage"] == "Nonsense"
+    assert dead.header("siem.source") == b"k8s_audit"
+
+
+async def test_each_source_has_its_own_tokens(make_client: MakeClient) -> None:
+    """A source's own tokens open only that source; a source without any falls back to ingest_tokens."""
+    client = await make_client(ingest_tokens=["shared"], ingest_k8s_audit_tokens=["kube-1", "kube-2"])
+    audit = orjson.dumps(K8S_BATCH["items"][0])  # type: ignore[index]
+    jenkins = b'{"name": "app", "build": {"number": 1, "phase": "STARTED"}}'
+    assert (await client.post("/v1/k8s/audit", data=audit, headers={"Authorization": "Bearer kube-2"})).status == 200
+    assert (await client.post("/v1/k8s/audit", data=audit, headers={"Authorization": "Bearer shared"})).status == 401
+    assert (await client.post("/v1/events", data=b"{}", headers={"Authorization": "Bearer kube-1"})).status == 401
+    assert (await client.post("/v1/jenkins", data=jenkins, headers={"Authorization": "Bearer shared"})).status == 202
+
+
+async def test_jenkins_notification_with_basic_auth_from_its_url(make_client: MakeClient, bus: MemoryBus) -> None:
+    """The Notification plugin sends a URL's `user:token@` as HTTP Basic: the password is checked as a token."""
+    client = await make_client(ingest_jenkins_tokens=["jenkins-token"])
+    body = b'{"name": "app", "url": "job/app/", "build": {"full_url": "http://ci/job/app/7/", "number": 7, "phase": "COMPLETED", "status": "FAILURE"}}'  # noqa: E501
+
+    def basic(user_info: bytes) -> dict[str, str]:  # as the plugin builds it from http://user:token@host/…
+        return {"Authorization": "Basic " + base64.b64encode(user_info).decode()}
+
+    response = await client.post("/v1/jenkins", data=body, headers=basic(b"siem:jenkins-token"))
+    assert response.status == 202
+    assert (await response.json())["accepted"] == 1
+    assert (await client.post("/v1/jenkins", data=body, headers=basic(b"siem:wrong"))).status == 401
+    (event,) = [orjson.loads(m.value) for m in await _read(bus, topics.EVENTS)]
+    assert (event["event"]["action"], event["event"]["outcome"]) == ("build_completed", "failure")
+
+
+async def test_rate_limit_is_per_token_with_retry_after(make_client: MakeClient, bus: MemoryBus) -> None:
+    """Past its burst a token gets 429 with Retry-After and nothing is enqueued; another token still passes."""
+    client = await make_client(ingest_tokens=["a", "b"], ingest_rate_limit="2/minute")
+    statuses = [
+        (await client.post("/v1/events", data=b'{"id": "x"}', headers={"Authorization": "Bearer a"})).status
+        for _ in range(3)
+    ]
+    assert statuses == [202, 202, 429]
+    limited = await client.post("/v1/events", data=b'{"id": "y"}', headers={"Authorization": "Bearer a"})
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert (await limited.json())["error"] == "rate_limited"
+    assert (await client.post("/v1/events", data=b'{"id": "z"}', headers={"Authorization": "Bearer b"})).status == 202
+    assert [m.key for m in await _read(bus, topics.EVENTS)] == [b"x", b"x", b"z"]
+
+
+async def test_gzip_request_body_is_read(make_client: MakeClient, bus: MemoryBus) -> None:
+    """A gzip Content-Encoding body (Fluent Bit, curl --compressed) is read decompressed."""
+    client = await make_client()
+    response = await client.post(
+        "/v1/events", data=gzip.compress(b'{"id": "gz"}'), headers={"Content-Encoding": "gzip"}
+    )
+    assert response.status == 202
+    assert [m.key for m in await _read(bus, topics.EVENTS)] == [b"gz"]

@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
-from services.ingest.sources.parsed import Parsed, Rejected
+from services.ingest.sources.parsed import Document, Parsed, Rejected, describe, json_documents
 from services.shared.event import Event, LogSource
 
 _TIME_KEYS = ("time", "@timestamp", "timestamp")
@@ -29,29 +28,14 @@ class GenericSource:
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Parsed:
         parsed = Parsed()
         now = datetime.now(UTC)
+        items: list[Document] = []
+        for number, document, original in json_documents(body, parsed):
+            if number is None and isinstance(document, list):
+                items.extend((None, item, orjson.dumps(item)) for item in document)
+            else:
+                items.append((number, document, original))
         if not body.strip():
-            parsed.rejected.append(Rejected("empty_body", "the request body is empty", body))
             return parsed
-        try:
-            document = orjson.loads(body)
-            items: list[tuple[int | None, Any, bytes]] = (
-                [(None, item, orjson.dumps(item)) for item in document]
-                if isinstance(document, list)
-                else [(None, document, body)]
-            )
-        except orjson.JSONDecodeError as whole_error:
-            lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
-            if len(lines) < 2:
-                parsed.rejected.append(Rejected("malformed_json", f"not valid JSON: {whole_error}", body))
-                return parsed
-            items = []  # reset: the lines are the items now
-            for number, line in lines:
-                try:
-                    items.append((number, orjson.loads(line), line))
-                except orjson.JSONDecodeError as line_error:
-                    parsed.rejected.append(
-                        Rejected("malformed_json", f"line {number}: not valid JSON: {line_error}", line, number)
-                    )
         if not items and not parsed.rejected:
             parsed.rejected.append(Rejected("empty_batch", "the body holds no events", body))
         for item_line, item, original in items:
@@ -59,7 +43,7 @@ class GenericSource:
             try:
                 parsed.events.append(to_event(item, now))
             except (ValueError, TypeError) as exc:
-                parsed.rejected.append(Rejected("invalid_event", where + _describe(exc), original, item_line))
+                parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
         return parsed
 
 
@@ -97,11 +81,3 @@ def _parse_time(value: Any) -> datetime:
             raise ValueError(f"time: not RFC 3339: {value[:64]!r}") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise ValueError(f"time: expected RFC 3339 text or epoch seconds, got {type(value).__name__}")
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        return f"{where}: {first['msg']}"
-    return str(exc)

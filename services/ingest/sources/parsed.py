@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import orjson
+from pydantic import ValidationError
 
 from services.shared.event import Event
 
@@ -29,3 +32,38 @@ class Source(Protocol):
     name: str
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Parsed: ...
+
+
+def describe(exc: Exception) -> str:
+    """A one-line reason from a parser's ValueError, naming the field of a pydantic ValidationError."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "event"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
+Document = tuple[int | None, Any, bytes]  # (line number in NDJSON, the decoded JSON, its original bytes)
+
+
+def json_documents(body: bytes, parsed: Parsed) -> list[Document]:
+    """The body as one JSON document or, failing that, as NDJSON lines; what cannot be read is rejected."""
+    if not body.strip():
+        parsed.rejected.append(Rejected("empty_body", "the request body is empty", body))
+        return []
+    try:
+        return [(None, orjson.loads(body), body)]
+    except orjson.JSONDecodeError as whole_error:
+        lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
+        if len(lines) < 2:
+            parsed.rejected.append(Rejected("malformed_json", f"not valid JSON: {whole_error}", body))
+            return []
+    documents: list[Document] = []
+    for number, line in lines:
+        try:
+            documents.append((number, orjson.loads(line), line))
+        except orjson.JSONDecodeError as line_error:
+            parsed.rejected.append(
+                Rejected("malformed_json", f"line {number}: not valid JSON: {line_error}", line, number)
+            )
+    return documents

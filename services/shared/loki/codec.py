@@ -41,12 +41,11 @@ class Stream:
 
 def decode_push(body: bytes, content_type: str, content_encoding: str, max_bytes: int) -> list[Stream]:
     """The streams of one push request; protobuf bodies are snappy block compressed as Loki expects."""
-    media = content_type.split(";")[0].strip().lower() or JSON
-    if media == PROTOBUF:
-        return _decode_protobuf(_unsnappy(body, max_bytes))
+    media = content_type.split(";")[0].strip().lower()
     if media == JSON:
         return _decode_json(_ungzip(body, max_bytes) if content_encoding.lower() == "gzip" else body)
-    raise ParseError("unsupported_media_type", f"Content-Type {media!r}: expected {PROTOBUF} or {JSON}")
+    # Like Loki's own handler: anything that does not say JSON is a snappy-compressed protobuf.
+    return _decode_protobuf(_unsnappy(body, max_bytes))
 
 
 def encode_protobuf(streams: list[Stream]) -> bytes:

@@ -39,7 +39,8 @@ def test_json_round_trip_plain_and_gzip() -> None:
         (b'{"streams": 1}', "application/json", "invalid_push"),
         (b"{", "application/json", "malformed_json"),
         (b'{"streams": [{"stream": {"a": "b"}, "values": [["x", "line"]]}]}', "application/json", "invalid_timestamp"),
-        (b"x", "text/plain", "unsupported_media_type"),
+        (b"x", "text/plain", "invalid_compression"),
+        (b"x", "", "invalid_compression"),
     ],
 )
 def test_malformed_pushes_are_refused_with_their_error_type(body: bytes, content_type: str, error_type: str) -> None:

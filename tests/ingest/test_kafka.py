@@ -1,0 +1,49 @@
+"""Ingest over the real Kafka broker: the API server's retries of an audit batch make no new events."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
+from services.shared import topics
+from services.shared.bus.kafka import KafkaBus
+from services.shared.http import Readiness
+from tests.infra import KafkaBroker
+from tests.shared.bus.kafka_helpers import consume, isolated_settings
+
+
+def _event_list(corpus: Path, size: int) -> bytes:
+    """`size` distinct audit events (real ones from audit2rbac, each given its own auditID), as one EventList."""
+    templates = [orjson.loads(line) for line in (corpus / "k8s-audit/audit2rbac/demo.log").read_bytes().splitlines()]
+    items = [
+        {**templates[i % len(templates)], "auditID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"audit-{i}"))}
+        for i in range(size)
+    ]
+    return orjson.dumps({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": {}, "items": items})
+
+
+async def test_audit_batch_posted_three_times_gives_400_distinct_ids(kafka: KafkaBroker, corpus: Path) -> None:
+    """A 400-event EventList posted 3 times (the API server retrying) puts 1,200 messages on siem.events
+    carrying exactly 400 distinct ids, one per audit event."""
+    settings = IngestSettings(**isolated_settings(kafka.bootstrap).model_dump(), ingest_k8s_audit_tokens=["kube"])
+    bus = KafkaBus(settings)
+    await bus.start()
+    try:
+        body = _event_list(corpus, 400)
+        async with TestClient(TestServer(create_app(settings, bus, Readiness()), host="127.0.0.1")) as client:
+            for _ in range(3):
+                response = await client.post("/v1/k8s/audit", data=body, headers={"Authorization": "Bearer kube"})
+                assert response.status == 200
+                assert (await response.json())["accepted"] == 400
+        received = await consume(bus, "ingest-retry-test", topics.EVENTS, expected=1200)
+    finally:
+        await bus.close()
+    assert len(received) == 1200
+    ids = [orjson.loads(m.value)["id"] for m in received]
+    assert len(set(ids)) == 400
+    assert {m.key for m in received} == {i.encode() for i in ids}  # keyed by id: a retry lands on the same partition
