@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,8 +82,15 @@ as one JSON line on stdout. Lines that cannot be read are reported on stderr
 as FILE:LINE: reason and make the exit code 1; the rest still run.
 Replaying the same file with the same rules prints the same alerts.
 
-formats:
-  event       one envelope (the pipeline's own event JSON) per line
+formats (one item per line):
+  event       an envelope, the pipeline's own event JSON (var/events.jsonl)
+  k8s_audit   an audit.k8s.io Event or EventList
+  syslog      a raw syslog, auth.log, audit.log or dpkg.log line
+  jenkins     a Jenkins notification or audit event
+  github, gitlab, gitea
+              {"event": "<event header value>", "payload": {...}}
+Times and ids a live service takes from the request come from the file's
+modification time and the line number instead.
 
 example:
   siem replay --rules rules/ --format event var/events.jsonl > alerts.jsonl
@@ -138,9 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _replay_formats() -> list[str]:
-    from services.correlator.replay import formats
+    from services.correlator.replay_formats import FORMATS
 
-    return sorted(formats())
+    return sorted(FORMATS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `siem replay … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _run(stage: str, rules: list[Path] | None) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from services.correlator.replay import formats, replay
+from services.correlator.replay import replay
+from services.correlator.replay_formats import FORMATS
 from services.correlator.rules.config import load_rules_config
 from services.correlator.rules.testcases import run_rule_tests
 from services.correlator.ruleset import RuleSet
@@ -59,7 +60,7 @@ def replay_file(dirs: list[Path], format_name: str, path: Path) -> int:
     return replay(
         rules,
         path,
-        formats()[format_name],
+        FORMATS[format_name],
         lateness_seconds=settings.allowed_lateness_seconds,
         suppress_seconds=settings.suppress_seconds,
     )

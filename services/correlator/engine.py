@@ -15,7 +15,14 @@ import structlog
 from services.correlator.enrich import Enricher
 from services.correlator.hits import Hit
 from services.correlator.hunt import hunt_query
-from services.correlator.metrics import RULE_EVALUATIONS, RULE_FAILURES, RULE_MATCHES, RULE_SECONDS, SUPPRESSED
+from services.correlator.metrics import (
+    HITS_WITHOUT_GROUP,
+    RULE_EVALUATIONS,
+    RULE_FAILURES,
+    RULE_MATCHES,
+    RULE_SECONDS,
+    SUPPRESSED,
+)
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
@@ -90,6 +97,10 @@ class DetectionEngine:
             group: dict[str, Scalar] = {}
             for name in correlation.group_by:
                 group[name] = _scalar(reader.get(correlation.group_field(name, rule.ref.id)))
+            if any(value is None for value in group.values()):
+                # Like `stats … by field` elsewhere: an event without a group-by value belongs to no group.
+                HITS_WITHOUT_GROUP.labels(correlation.ref.id).inc()
+                continue
             value = reader.get(correlation.value_field) if correlation.value_field else None
             result.hits.append(
                 Hit(

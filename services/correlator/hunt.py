@@ -14,8 +14,9 @@ MAX_IDS_IN_QUERY = 50  # keeps the query readable and under URL limits; the aler
 def hunt_query(modules: list[str], event_ids: list[str]) -> str:
     wanted = sorted(set(modules)) or ["generic"]
     selector = f'module="{_escape(wanted[0])}"' if len(wanted) == 1 else f'module=~"{_escape("|".join(wanted))}"'
-    ids = "|".join(re.escape(i) for i in event_ids[:MAX_IDS_IN_QUERY])
-    return f'{{{selector}}} | json | id=~"{_escape(ids)}"'
+    # A backtick string in LogQL is raw: the regular expression needs no second layer of escaping.
+    ids = "|".join(re.escape(i).replace("`", "") for i in event_ids[:MAX_IDS_IN_QUERY])
+    return f"{{{selector}}} | json | id=~`{ids}`"
 
 
 def _escape(value: str) -> str:

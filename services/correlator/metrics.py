@@ -13,4 +13,7 @@ RULES_LOADED = Gauge("siem_rules_loaded", "Rules in the running rule set.", ["ki
 RULES_REFUSED = Gauge("siem_rules_refused", "Rules refused at the last load.")
 LATE_HITS = Counter("siem_late_hits_total", "Hits older than the watermark, sent to the dead-letter topic.")
 OPEN_WINDOWS = Gauge("siem_correlation_windows", "Correlation groups with a live window.")
+HITS_WITHOUT_GROUP = Counter(
+    "siem_hits_without_group_total", "Matches left out of a correlation: a group-by field was missing.", ["rule_id"]
+)
 SUPPRESSED = Counter("siem_alerts_suppressed_total", "Alerts held back by suppression.", ["rule_id"])

@@ -7,36 +7,18 @@ Replaying the same file with the same rules always prints the same alerts.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-import orjson
-from pydantic import ValidationError
-
 from services.correlator.pipeline import InProcessPipeline
+from services.correlator.replay_formats import LineOrigin, LineParser
 from services.correlator.ruleset import RuleSet
 from services.shared.errors import ParseError
-from services.shared.event import Event
-
-LineParser = Callable[[bytes], list[Event]]
-
-
-def _envelope(line: bytes) -> list[Event]:
-    try:
-        return [Event.model_validate_json(line)]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise ParseError("invalid_envelope", f"{where}: {first['msg']}") from None
-
-
-def formats() -> dict[str, LineParser]:
-    """Registry: format name (as on the command line) -> parser of one line of the file."""
-    return {"event": _envelope}
-
 
 PROGRESS_EVERY_SECONDS = 2.0
 
@@ -56,9 +38,11 @@ def replay(
     pipeline = InProcessPipeline(rules, lateness_seconds, suppress_seconds=suppress_seconds)
     events = alerts = errors = 0
     last_progress = time.monotonic()
+    received = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    file_key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()
     for number, line in _lines(path):
         try:
-            parsed = parse(line)
+            parsed = parse(line, LineOrigin(received, file_key, number))
         except (ParseError, ValueError) as exc:
             errors += 1
             print(f"{path}:{number}: {getattr(exc, 'reason', exc)}", file=err)
@@ -86,7 +70,3 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             stripped = line.strip()
             if stripped:
                 yield number, stripped
-
-
-def dumps(value: object) -> str:
-    return orjson.dumps(value).decode()

@@ -871,9 +871,9 @@ def test_correlation_alert_is_enriched_from_its_own_rule(tmp_path: Path) -> None
     ]
     assert alert.rule.tags == tags
     assert alert.hunt.startswith('{module="test"}')
-    ids = re.search(r'id=~"((?:[^"\\]|\\.)*)"', alert.hunt)
+    ids = re.search(r"id=~`([^`]*)`", alert.hunt)  # a raw LogQL string: the pattern as written
     assert ids is not None
-    pattern = ids.group(1).replace('\\"', '"').replace("\\\\", "\\")  # the LogQL string, unquoted
+    pattern = ids.group(1)
     assert all(re.fullmatch(pattern, e) for e in alert.event_ids)
     assert not re.fullmatch(pattern, "ev-unrelated")
 
