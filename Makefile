@@ -24,9 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run ## run the whole pipeline in one process (embedded; no Kafka needed)
 	$(BIN)/siem run all
 
-test-services: ## fetch Kafka's jars and install Alertmanager (what the integration tests start)
+test-services: $(VENV)/.installed-test ## fetch Kafka, install Alertmanager, build Loki (what the integration tests start)
 	scripts/kafka.sh fetch
 	scripts/alertmanager.sh install
+	$(BIN)/python -m tests.loki.loki_service build
 
 test: $(VENV)/.installed-test test-services ## install everything and run the whole test suite
 	$(BIN)/pytest

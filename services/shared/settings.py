@@ -87,6 +87,15 @@ class CommonSettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     var_dir: Path = Field(Path("var"), description="Where file sinks and the dead-letter file write.")
+    # Loki: the events sink and, through python-logging-loki, the services' own logs.
+    loki_url: str | None = Field(
+        None, description="Loki base URL (http://loki:3100); set, enriched events go there instead of a file."
+    )
+    loki_tenant: str | None = Field(None, description="X-Scope-OrgID sent with every push (multi-tenant Loki).")
+    loki_username: str | None = Field(None, description="Basic-auth user for Loki, with loki_password.")
+    loki_password: SecretStr | None = Field(None, description="Basic-auth password for Loki.")
+    loki_bearer_token: SecretStr | None = Field(None, description="Bearer token for Loki (instead of basic auth).")
+    loki_service_logs: bool = Field(True, description="With loki_url set, also push the services' own logs to Loki.")
 
     @classmethod
     def list_fields(cls) -> set[str]:

@@ -1,15 +1,16 @@
 """Sinks: each file is one destination, a pure payload builder plus a thin send.
 
 Two streams leave the correlator: alerts (`siem.alerts`: Alertmanager, a JSON-lines file,
-the console) and enriched events (`siem.enriched`: a JSON-lines file, later Loki). Each is
+the console) and enriched events (`siem.enriched`: Loki, or a JSON-lines file). Each is
 delivered by its own stage on its own consumer group, so an outage of one destination
-never stalls the other. A sink is enabled by its setting (Alertmanager by its URL); with
-no remote sink, a stream goes to a JSON-lines file under `var/`.
+never stalls the other. A sink is enabled by its setting (Alertmanager and Loki by their
+URL); with no remote sink, a stream goes to a JSON-lines file under `var/`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+import asyncio
+from typing import Protocol, TypeVar, runtime_checkable
 
 import aiohttp
 from pydantic import BaseModel
@@ -29,6 +30,13 @@ class Sink(Protocol[T]):
         ...
 
 
+@runtime_checkable
+class Maintained(Protocol):
+    """A sink with work of its own between deliveries (Alertmanager re-posts), run beside its stage."""
+
+    async def maintain(self, stopping: asyncio.Event) -> None: ...
+
+
 def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[Alert]]:
     from services.correlator.sinks.alertmanager import AlertmanagerSink
     from services.correlator.sinks.console import ConsoleSink
@@ -36,7 +44,7 @@ def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -
 
     sinks: list[Sink[Alert]] = []
     if settings.alertmanager_url:
-        sinks.append(AlertmanagerSink(settings.alertmanager_url, session))
+        sinks.append(AlertmanagerSink(settings, session))
     alerts_file = settings.effective_alerts_file()
     if alerts_file is not None:
         sinks.append(JsonlSink[Alert](alerts_file, name="alerts_file"))
@@ -47,8 +55,11 @@ def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -
 
 def build_event_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[EnrichedEvent]]:
     from services.correlator.sinks.jsonl import JsonlSink
+    from services.correlator.sinks.loki import LokiSink
 
     sinks: list[Sink[EnrichedEvent]] = []
+    if settings.loki_url:
+        sinks.append(LokiSink(settings, session))
     events_file = settings.effective_events_file()
     if events_file is not None:
         sinks.append(JsonlSink[EnrichedEvent](events_file, name="events_file"))

@@ -2,7 +2,9 @@
 
 A retriable failure (peer down, 5xx, 429) is retried with exponential backoff and jitter
 for as long as it takes: holding the offset is what makes delivery at-least-once. A
-non-retriable one (the sink refused the record) sends the record to the dead-letter topic.
+non-retriable one (the sink refused a record) is narrowed down by sending the batch's
+records one at a time (sinks are idempotent, so the ones already taken are taken again
+harmlessly), and only the refused records go to the dead-letter topic, with the reason.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import aiohttp
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from services.correlator.sinks import Sink, build_alert_sinks, build_event_sinks
+from services.correlator.sinks import Maintained, Sink, build_alert_sinks, build_event_sinks
+from services.correlator.sinks.batching import LingeringBus
 from services.correlator.sinks.settings import SinksSettings
 from services.shared import topics
 from services.shared.alert import Alert
@@ -60,24 +63,34 @@ class DeliveryHandler(Generic[T]):
         return {"delivered": len(records)}
 
     async def _deliver(self, sink: Sink[T], records: list[tuple[T, Message]]) -> None:
-        delay = 0.5
+        try:
+            await self._send_until_done(sink, [record for record, _ in records])
+        except SinkError as refused:
+            if len(records) > 1:
+                for one in records:
+                    await self._deliver(sink, [one])
+                return
+            [(_, message)] = records
+            await dead_letter(
+                self._bus,
+                stage=self._stage,
+                error_type=f"{sink.name}_refused",
+                reason=refused.reason,
+                original=message.value,
+                key=message.key,
+            )
+
+    async def _send_until_done(self, sink: Sink[T], records: list[T]) -> None:
+        """Send, retrying retriable failures with capped exponential backoff; a refusal is raised."""
+        delay = min(0.5, self._max_backoff)
         while True:
             try:
-                await sink.send([record for record, _ in records])
+                await sink.send(records)
                 return
             except SinkError as exc:
                 ERRORS.labels(self._stage, f"{sink.name}_failed").inc()
                 if not exc.retriable:
-                    for _, message in records:
-                        await dead_letter(
-                            self._bus,
-                            stage=self._stage,
-                            error_type=f"{sink.name}_refused",
-                            reason=exc.reason,
-                            original=message.value,
-                            key=message.key,
-                        )
-                    return
+                    raise
                 SINK_RETRIES.labels(sink.name).inc()
                 log.warning("sink_retry", sink=sink.name, reason=exc.reason, retry_in_seconds=round(delay, 2))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311  # nosec B311 - jitter, not a secret
@@ -97,6 +110,7 @@ class DeliveryStage(Generic[T]):
         model: type[T],
         build: Callable[[SinksSettings, aiohttp.ClientSession], list[Sink[T]]],
         drain_on_stop: bool,
+        linger: tuple[float, int] | None = None,
     ) -> None:
         self.name = name
         self._settings = settings
@@ -105,15 +119,20 @@ class DeliveryStage(Generic[T]):
         self._model = model
         self._build = build
         self._drain_on_stop = drain_on_stop
+        self._linger = linger
 
     async def run(self, stopping: asyncio.Event) -> None:
         timeout = aiohttp.ClientTimeout(total=self._settings.sink_timeout_seconds)
         async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
             sinks = self._build(self._settings, session)
             log.info("sinks_enabled", stage=self.name, sinks=[s.name for s in sinks])
+            # Batches by time and size are filled on the consumer side: nothing is committed while they fill.
+            bus: Bus = self._bus
+            if self._linger is not None:
+                bus = LingeringBus(self._bus, linger_seconds=self._linger[0], max_bytes=self._linger[1])
             stage = ConsumerStage(
                 self.name,
-                self._bus,
+                bus,
                 group=f"siem-{self.name.replace('_', '-')}",
                 topic=self._topic,
                 handle=DeliveryHandler(
@@ -122,7 +141,11 @@ class DeliveryStage(Generic[T]):
                 max_records=self._settings.consumer_max_records,
                 drain_on_stop=self._drain_on_stop,
             )
-            await stage.run(stopping)
+            async with asyncio.TaskGroup() as background:
+                for sink in sinks:
+                    if isinstance(sink, Maintained):
+                        background.create_task(sink.maintain(stopping), name=f"{self.name}.{sink.name}")
+                await stage.run(stopping)
 
 
 def alert_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) -> DeliveryStage[Alert]:
@@ -146,4 +169,5 @@ def event_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) ->
         model=EnrichedEvent,
         build=build_event_sinks,
         drain_on_stop=drain_on_stop,
+        linger=(settings.loki_batch_wait_seconds, settings.loki_batch_max_bytes) if settings.loki_url else None,
     )

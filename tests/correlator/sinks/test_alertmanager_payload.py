@@ -1,12 +1,14 @@
-"""Golden tests of the Alertmanager payload builder: exact labels, annotations and startsAt."""
+"""Golden tests of the Alertmanager payload builder: exact labels, annotations, startsAt and generatorURL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from services.correlator.sinks.alertmanager import build_alertmanager_alerts
-from services.shared.alert import Alert, RuleRef
+from services.correlator.sinks.alertmanager import AlertLinks, build_alertmanager_alerts
+from services.shared.alert import Alert, RuleRef, Technique
 
 RULE = RuleRef(
     id="5d0b3f2e-1c2a-4d7e-9a6b-3f1e2d4c5b6a",
@@ -45,7 +47,7 @@ def test_full_alert_payload() -> None:
                 "user_name": "root",
             },
             "annotations": {
-                "summary": "SSH brute force",
+                "summary": "SSH brute force (source.ip=203.0.113.7, user.name=root)",
                 "description": "Many failed SSH logins from one address.",
                 "alert_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
                 "count": "12",
@@ -56,6 +58,59 @@ def test_full_alert_payload() -> None:
             "startsAt": "2024-05-01T12:00:05Z",
         }
     ]
+
+
+def test_enriched_alert_payload() -> None:
+    """An enriched alert adds its severity label, ATT&CK names, risk score, runbook and Explore link."""
+    alert = _alert(
+        severity="critical",
+        risk_score=73,
+        attack=[
+            Technique(id="T1110", name="Brute Force", tactics=["Credential Access"]),
+            Technique(id="T1078", name="Valid Accounts", tactics=["Persistence", "Credential Access"]),
+        ],
+    )
+    links = AlertLinks("https://grafana.example/", "loki-uid", "https://wiki.example/runbooks/{rule_id}")
+    (payload,) = build_alertmanager_alerts([alert], links)
+    assert payload["labels"]["severity"] == "critical"
+    assert {
+        k: payload["annotations"][k] for k in ("runbook_url", "attack_techniques", "attack_tactics", "risk_score")
+    } == {
+        "runbook_url": "https://wiki.example/runbooks/5d0b3f2e-1c2a-4d7e-9a6b-3f1e2d4c5b6a",
+        "attack_techniques": "T1110 Brute Force, T1078 Valid Accounts",
+        "attack_tactics": "Credential Access, Persistence",
+        "risk_score": "73",
+    }
+    assert payload["generatorURL"].startswith("https://grafana.example/explore?schemaVersion=1&panes=")
+
+
+def test_generator_url_opens_explore_on_the_hunt_over_the_alert_span() -> None:
+    """generatorURL is Grafana Explore with the hunt LogQL on the Loki data source, first_seen-5m to last_seen+5m."""
+    (payload,) = build_alertmanager_alerts([_alert()], AlertLinks("https://grafana.example", "loki-uid"))
+    url = urlsplit(payload["generatorURL"])
+    assert (url.scheme, url.netloc, url.path) == ("https", "grafana.example", "/explore")
+    query = parse_qs(url.query)
+    assert query["schemaVersion"] == ["1"]
+    assert json.loads(query["panes"][0]) == {
+        "siem": {
+            "datasource": "loki-uid",
+            "queries": [
+                {
+                    "refId": "A",
+                    "expr": '{module="system"} | json | id=~"e1|e2|e3"',
+                    "queryType": "range",
+                    "datasource": {"type": "loki", "uid": "loki-uid"},
+                }
+            ],
+            "range": {"from": "1714564505000", "to": "1714565225000"},
+        }
+    }
+
+
+def test_without_grafana_there_is_no_generator_url() -> None:
+    """With SIEM_GRAFANA_URL unset the alert carries no generatorURL (Alertmanager wants a valid URL or none)."""
+    (payload,) = build_alertmanager_alerts([_alert()])
+    assert "generatorURL" not in payload
 
 
 def test_minimal_alert_payload() -> None:

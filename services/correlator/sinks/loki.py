@@ -1,0 +1,186 @@
+"""Loki sink: enriched events pushed to `POST /loki/api/v1/push`, batched, few stream labels, one JSON line each.
+
+The stream labels are a contract (docs/sinks/loki-labels.md): dashboards and every alert's
+`hunt` query select on them. Everything with many values stays in the line (the
+EnrichedEvent JSON, `id` at top level) or in structured metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+import aiohttp
+import orjson
+
+from services.correlator.sinks.settings import SinksSettings
+from services.shared.errors import SinkError
+from services.shared.event import EnrichedEvent
+from services.shared.loki.codec import JSON, PROTOBUF, Entry, Stream, encode_json, encode_protobuf
+from services.shared.metrics import SINK_SENT
+
+PUSH_PATH = "/loki/api/v1/push"
+LEVELS = ("informational", "low", "medium", "high", "critical")  # Sigma's levels, lowest first
+MAX_LABEL_VALUE_CHARS = 64
+TRUNCATED = "…[truncated]"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ERROR_EXCERPT_CHARS = 300
+
+
+def loki_labels(event: EnrichedEvent, event_labels: list[str]) -> dict[str, str]:
+    """The stream labels of one event: bounded by construction, never ids, addresses or user names."""
+    labels = {
+        "module": event.event.module,
+        "dataset": event.event.dataset,
+        "level": highest_level(event),
+        "product": event.logsource.product,
+        "service": event.logsource.service,
+        **{name: event.labels.get(name) for name in event_labels},
+    }
+    # An empty label is no label to Loki; a long value is a sender's mistake, not a new stream per event.
+    return {name: value.strip()[:MAX_LABEL_VALUE_CHARS] for name, value in labels.items() if value and value.strip()}
+
+
+def highest_level(event: EnrichedEvent) -> str:
+    """The level of the most severe rule the event matched; "none" when it matched none."""
+    if not event.matches:
+        return "none"
+    ranks = [LEVELS.index(m.level) if m.level in LEVELS else -1 for m in event.matches]
+    best = max(ranks)
+    return LEVELS[best] if best >= 0 else "unknown"
+
+
+def loki_line(event: EnrichedEvent, max_bytes: int) -> str:
+    """The event as one JSON line of at most `max_bytes`; an oversize one is cut and marked, never refused.
+
+    `raw` and `message` (the free-form parts) are shortened first so the line stays JSON and
+    `| json | id=...` still finds it; only if that is not enough is the line itself cut.
+    """
+    document = event.model_dump(mode="json", exclude_none=True)
+    line = orjson.dumps(document)
+    if len(line) <= max_bytes:
+        return line.decode()
+    document["truncated"] = {"original_bytes": len(line)}
+    for name in ("raw", "message"):
+        if name in document:
+            document[name] = _shortened(document, name, max_bytes)
+            line = orjson.dumps(document)
+            if len(line) <= max_bytes:
+                return line.decode()
+    return _cut_utf8(line, max_bytes - len(TRUNCATED.encode())) + TRUNCATED
+
+
+def _shortened(document: dict[str, Any], name: str, max_bytes: int) -> str:
+    value = document[name]
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    room = max_bytes - len(orjson.dumps({**document, name: TRUNCATED}))
+    # JSON escaping can grow a string (up to 6 bytes per control character): shrink until it fits.
+    while room > 0:
+        candidate = _cut_utf8(text.encode(), room) + TRUNCATED
+        if len(orjson.dumps({**document, name: candidate})) <= max_bytes:
+            return candidate
+        room -= max(1, len(orjson.dumps({**document, name: candidate})) - max_bytes)
+    return TRUNCATED
+
+
+def _cut_utf8(data: bytes, size: int) -> str:
+    return data[: max(size, 0)].decode("utf-8", errors="ignore")
+
+
+def timestamp_ns(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class _Labelled:
+    labels: tuple[tuple[str, str], ...]
+    entry: Entry
+
+
+def build_loki_pushes(events: list[EnrichedEvent], settings: SinksSettings) -> list[list[Stream]]:
+    """The push requests for a batch of events (pure: golden-tested).
+
+    Entries are ordered by timestamp, cut into pushes of at most `loki_batch_max_bytes` of
+    lines, and grouped by stream within each push, so every stream reaches Loki in order.
+    """
+    labelled = sorted(
+        (_labelled(event, settings) for event in events), key=lambda x: (x.entry.timestamp_ns, x.entry.line)
+    )
+    pushes: list[list[_Labelled]] = []
+    size = settings.loki_batch_max_bytes
+    for item in labelled:
+        line_bytes = len(item.entry.line.encode())
+        if not pushes or size + line_bytes > settings.loki_batch_max_bytes:
+            pushes.append([])
+            size = 0
+        pushes[-1].append(item)
+        size += line_bytes
+    return [_streams(push) for push in pushes]
+
+
+def _labelled(event: EnrichedEvent, settings: SinksSettings) -> _Labelled:
+    metadata: dict[str, str] = {}
+    if settings.loki_structured_metadata:
+        metadata["event_id"] = event.id
+        if event.matches:
+            metadata["rule_ids"] = ",".join(m.id for m in event.matches)
+    labels = tuple(sorted(loki_labels(event, settings.loki_event_labels).items()))
+    return _Labelled(labels, Entry(timestamp_ns(event.time), loki_line(event, settings.loki_max_line_bytes), metadata))
+
+
+def _streams(push: list[_Labelled]) -> list[Stream]:
+    by_stream = sorted(push, key=lambda x: x.labels)  # stable: keeps time order within a stream
+    return [Stream(dict(labels), [x.entry for x in items]) for labels, items in groupby(by_stream, lambda x: x.labels)]
+
+
+def push_url(base: str) -> str:
+    base = base.rstrip("/")
+    return base if base.endswith(PUSH_PATH) else base + PUSH_PATH
+
+
+class LokiSink:
+    """Posts each push and maps Loki's answer: 2xx done, 429/5xx retriable, any other 4xx refused."""
+
+    name = "loki"
+
+    def __init__(self, settings: SinksSettings, session: aiohttp.ClientSession) -> None:
+        assert settings.loki_url, "the Loki sink needs SIEM_LOKI_URL"
+        self._settings = settings
+        self._endpoint = push_url(settings.loki_url)
+        self._session = session
+        self._headers = {"Content-Type": PROTOBUF if settings.loki_format == "protobuf" else JSON}
+        if settings.loki_format == "json":
+            self._headers["Content-Encoding"] = "gzip"
+        if settings.loki_tenant:
+            self._headers["X-Scope-OrgID"] = settings.loki_tenant
+        if settings.loki_bearer_token is not None:
+            self._headers["Authorization"] = f"Bearer {settings.loki_bearer_token.get_secret_value()}"
+        elif settings.loki_username and settings.loki_password is not None:
+            pair = f"{settings.loki_username}:{settings.loki_password.get_secret_value()}"
+            self._headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+
+    async def send(self, events: list[EnrichedEvent]) -> None:
+        for streams in build_loki_pushes(events, self._settings):
+            await self._post(self._encode(streams))
+        SINK_SENT.labels(self.name).inc(len(events))
+
+    def _encode(self, streams: list[Stream]) -> bytes:
+        if self._settings.loki_format == "protobuf":
+            return encode_protobuf(streams)
+        return gzip.compress(encode_json(streams), compresslevel=5)
+
+    async def _post(self, body: bytes) -> None:
+        try:
+            async with self._session.post(self._endpoint, data=body, headers=self._headers) as answer:
+                if answer.status < 300:
+                    return
+                detail = (await answer.text(errors="replace"))[:_ERROR_EXCERPT_CHARS].strip()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SinkError(self.name, f"{self._endpoint}: {type(exc).__name__}", retriable=True) from None
+        # 429: the tenant's ingestion rate; 5xx: Loki or its gateway in trouble. Both pass; a 4xx will not.
+        retriable = answer.status == 429 or answer.status >= 500
+        raise SinkError(self.name, f"Loki answered {answer.status}: {detail}", retriable=retriable)
