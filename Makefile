@@ -27,6 +27,7 @@ run: $(VENV)/.installed-run ## run the whole pipeline in one process (embedded; 
 test-services: $(VENV)/.installed-test ## fetch Kafka, install Alertmanager, build Loki (what the integration tests start)
 	scripts/kafka.sh fetch
 	scripts/alertmanager.sh install
+	scripts/helm.sh install
 	$(BIN)/python -m tests.loki.loki_service build
 
 test: $(VENV)/.installed-test test-services ## install everything and run the whole test suite

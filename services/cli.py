@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.deploy import cli as deploy_cli
 from services.shared.errors import ConfigError, SiemError
 
 STAGES = ("ingest", "webhook", "correlator", "sinks", "all")
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--format", required=True, choices=_replay_formats(), help="what each line of FILE is")
     replay.add_argument("file", type=Path, metavar="FILE", help="the recorded events")
+    deploy_cli.add_parser(commands)
     return parser
 
 
@@ -156,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args.stage, args.rules)
+        if args.command == "deploy":
+            return deploy_cli.run(args)
         from services.correlator import commands as rule_commands
 
         if args.command == "replay":

@@ -9,7 +9,7 @@ import tomllib
 from services.flask_app.settings import FlaskAppSettings
 from tests.infra import ROOT
 
-DOCKERFILE = ROOT / "services" / "flask_app" / "Dockerfile"
+DOCKERFILE = ROOT / "docker" / "flask-app" / "Dockerfile"
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -34,9 +34,10 @@ def test_the_image_runs_gunicorn_with_the_copied_config_as_non_root() -> None:
     assert config and config.group(1) == "/etc/flask-app/gunicorn.conf.py"
     assert any(op == "COPY" and args.endswith(config.group(1)) for op, args in instructions)
     user = [args for op, args in instructions if op == "USER"][-1]
-    assert user.isdigit() and int(user) >= 10000
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) >= 10000 and (not gid or gid.isdigit())
     (exposed,) = [args for op, args in instructions if op == "EXPOSE"]
-    assert int(exposed) == FlaskAppSettings.model_fields["flask_app_port"].default
+    assert int(exposed.split("/")[0]) == FlaskAppSettings.model_fields["flask_app_port"].default
 
 
 def test_the_extra_the_image_installs_carries_flask_and_gunicorn() -> None:
