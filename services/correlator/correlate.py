@@ -163,11 +163,13 @@ class CorrelationEngine:
                 last_seen=last,
                 event_ids=event_ids[:MAX_EVENT_IDS],
                 hunt=hunt_query(modules, event_ids),
+                ends_at=_utc(fired[0].time + rule.timespan_seconds),  # the window it fired in closes then
             )
         )
         if self._emit_silenced or rule.ref.id not in self.rules.silenced:
-            if self._suppressor.admit(alert):
-                result.alerts.append(alert)
+            admitted = self._suppressor.admit(alert)
+            if admitted is not None:
+                result.alerts.append(admitted)
                 ALERTS.labels(rule.ref.level).inc()
             else:
                 SUPPRESSED.labels(rule.ref.id).inc()

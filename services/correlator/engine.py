@@ -88,8 +88,9 @@ class DetectionEngine:
                     hunt=hunt_query([event.event.module], [event.id]),
                 )
             )
-            if self._suppressor.admit(alert):
-                result.alerts.append(alert)
+            admitted = self._suppressor.admit(alert)
+            if admitted is not None:
+                result.alerts.append(admitted)
                 ALERTS.labels(rule.ref.level).inc()
             else:
                 SUPPRESSED.labels(rule.ref.id).inc()

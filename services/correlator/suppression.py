@@ -33,16 +33,18 @@ class Suppressor:
         self._per_rule = per_rule_seconds
         self._quiet_until: dict[bytes, datetime] = {}
 
-    def admit(self, alert: Alert) -> bool:
-        """True when the alert may go out; it then starts the quiet period of its rule and group."""
+    def admit(self, alert: Alert) -> Alert | None:
+        """The alert if it may go out (then its rule and group go quiet, and `ends_at` says until when)."""
         period = self._per_rule.get(alert.rule.id, self.default_seconds)
         if period <= 0:
-            return True
+            return alert
         key = orjson.dumps([alert.rule.id, alert.group], option=orjson.OPT_SORT_KEYS)
         until = self._quiet_until.get(key)
         if until is not None and alert.last_seen < until:
-            return False
+            return None
         if len(self._quiet_until) >= _SWEEP_EVERY:
             self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > alert.last_seen}
-        self._quiet_until[key] = alert.last_seen + timedelta(seconds=period)
-        return True
+        quiet_until = alert.last_seen + timedelta(seconds=period)
+        self._quiet_until[key] = quiet_until
+        ends_at = max(quiet_until, alert.ends_at) if alert.ends_at else quiet_until
+        return alert.model_copy(update={"ends_at": ends_at})

@@ -48,6 +48,8 @@ class Alert(BaseModel):
     risk_score: int | None = Field(default=None, ge=0, le=100)
     attack: list[Technique] = Field(default_factory=list)
     asset: dict[str, str] = Field(default_factory=dict)
+    # When what raised it is over, in event time: the correlation window closes, or suppression ends.
+    ends_at: AwareDatetime | None = None
 
 
 def rfc3339_utc(moment: datetime) -> str:

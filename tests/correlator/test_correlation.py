@@ -905,3 +905,23 @@ def test_hits_come_only_from_the_rules_logsource(tmp_path: Path) -> None:
     )
     other = LogSource(product="other")
     assert run(rules, [event(i, {"kind": "fail"}, user="bob", logsource=other) for i in range(3)]) == []
+
+
+def test_a_correlation_alert_ends_when_its_window_closes_or_its_suppression_ends(tmp_path: Path) -> None:
+    """ends_at is the fired window's close (first hit + timespan), or the end of suppression when that is later."""
+    plain = load(
+        tmp_path,
+        detection("fail", {"kind": "fail"}),
+        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
+    )
+    (alert,) = run(plain, [event(i, {"kind": "fail"}, user="bob") for i in range(2)])
+    assert alert.ends_at == alert.first_seen + timedelta(minutes=10)
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    suppressed = load(
+        quiet,
+        detection("fail", {"kind": "fail"}),
+        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}, suppress="1h"),
+    )
+    (alert,) = run(suppressed, [event(i, {"kind": "fail"}, user="bob") for i in range(2)])
+    assert alert.ends_at == alert.last_seen + timedelta(hours=1)

@@ -40,8 +40,14 @@ class AlertTable:
     def __len__(self) -> int:
         return len(self._alerts)
 
-    def track(self, payload: dict[str, Any], starts_at: datetime, now: datetime) -> dict[str, Any]:
-        """Remember an alert (a repeat of a label set extends it) and return it as it must be posted now."""
+    def track(
+        self, payload: dict[str, Any], starts_at: datetime, now: datetime, hold: timedelta | None = None
+    ) -> dict[str, Any]:
+        """Remember an alert (a repeat of a label set extends it) and return it as it must be posted now.
+
+        It stays active for `active_seconds`, or for `hold` when longer: the event time left until
+        its correlation window closes or its suppression ends, counted from now.
+        """
         key = label_set(payload)
         known = self._alerts.get(key)
         if known is None and len(self._alerts) >= self._max:
@@ -50,7 +56,7 @@ class AlertTable:
             log.warning("alert_untracked", reason="alert table full", max_alerts=self._max)
         if known is not None and known.ends_at > now:
             starts_at = min(starts_at, known.starts_at)  # a repeat while active is the same firing
-        tracked = _Tracked(payload, min(starts_at, now), now + self._active)
+        tracked = _Tracked(payload, min(starts_at, now), now + max(self._active, hold or timedelta(0)))
         self._alerts[key] = tracked
         return _postable(tracked)
 

@@ -105,6 +105,11 @@ def _label_name(field: str) -> str:
     return name if not name[:1].isdigit() else f"_{name}"
 
 
+def _hold(alert: Alert) -> timedelta | None:
+    """How long after its last event the alert still holds: to its window's close or suppression's end."""
+    return alert.ends_at - alert.last_seen if alert.ends_at else None
+
+
 class AlertmanagerSink:
     """Posts to every peer; one peer's answer is enough, the re-posts bring a lagging peer up to date."""
 
@@ -127,7 +132,7 @@ class AlertmanagerSink:
         now = datetime.now(UTC)
         payloads = build_alertmanager_alerts(alerts, self._links)
         await self._post_everywhere(
-            [self.table.track(p, a.first_seen, now) for p, a in zip(payloads, alerts, strict=True)]
+            [self.table.track(p, a.first_seen, now, _hold(a)) for p, a in zip(payloads, alerts, strict=True)]
         )
         SINK_SENT.labels(self.name).inc(len(alerts))
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.correlator.sinks.alert_table import AlertTable
+from services.shared.alert import rfc3339_utc
 
 T0 = datetime(2026, 11, 26, 6, 0, 0, tzinfo=UTC)
 
@@ -69,3 +70,11 @@ def test_the_table_is_bounded_and_drops_the_alert_due_to_end_first() -> None:
     table.track(_payload("mid"), T0, T0 + timedelta(minutes=1))
     table.track(_payload("new"), T0, T0 + timedelta(minutes=2))
     assert sorted(p["labels"]["alertname"] for p in table.due(T0 + timedelta(minutes=2))) == ["mid", "new"]
+
+
+def test_an_alert_holds_until_its_window_or_suppression_ends_when_that_is_longer() -> None:
+    """`hold` (the event time left until the window closes or suppression ends) outlasts the default hold."""
+    posted = _table().track(_payload("a"), T0, T0, hold=timedelta(hours=3))
+    assert posted["endsAt"] == rfc3339_utc(T0 + timedelta(hours=3))
+    shorter = _table().track(_payload("b"), T0, T0, hold=timedelta(seconds=1))
+    assert shorter["endsAt"] != rfc3339_utc(T0 + timedelta(seconds=1))
