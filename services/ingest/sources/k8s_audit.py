@@ -93,7 +93,8 @@ def to_event(item: Any, received: datetime) -> Event:
             "outcome": _outcome(code, item),
             "category": ["api"],
         },
-        "logsource": {"product": "kubernetes", "service": "audit"},
+        # SigmaHQ files the audit log under category `application`: without it most of its rules never apply.
+        "logsource": {"product": "kubernetes", "service": "audit", "category": "application"},
         "user": _user(user) | ({"effective": _user(impersonated)} if impersonated else {}),
         "orchestrator": _orchestrator(target),
         "raw": item,

@@ -52,6 +52,7 @@ def test_exec_into_pod_exact_fields(corpus: Path) -> None:
         "event.category": ["api"],
         "logsource.product": "kubernetes",
         "logsource.service": "audit",
+        "logsource.category": "application",
         "user.name": "minikube-user",
         "user.group.name": ["system:masters", "system:authenticated"],
         "source.ip": "192.168.99.1",
