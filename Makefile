@@ -28,6 +28,8 @@ test-services: $(VENV)/.installed-test ## fetch Kafka, install Alertmanager, bui
 	scripts/kafka.sh fetch
 	scripts/alertmanager.sh install
 	scripts/helm.sh install
+	command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends prometheus; }
 	$(BIN)/python -m tests.loki.loki_service build
 
 test: $(VENV)/.installed-test test-services ## install everything and run the whole test suite
