@@ -20,6 +20,7 @@ class RuleRef(BaseModel):
     level: str = "medium"
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
+    runbook: str | None = None  # the rule's first steps for an analyst (a `runbook:` key in the rule)
 
 
 class Technique(BaseModel):

@@ -160,7 +160,15 @@ _MISSING = object()
 
 
 def _dotted(value: Any, path: str, default: Any = None) -> Any:
-    """`a.b.c` into nested dicts; a key that itself contains dots is tried whole first."""
+    """`a.b.c` into nested dicts; a key that itself contains dots is tried whole first.
+
+    Through a list of objects the path goes on in each element, and the values found come back
+    as a list, which a rule matches when any element does (`spec.containers.image`).
+    """
+    if isinstance(value, list):
+        found = [_dotted(item, path, _MISSING) for item in value]
+        values = [v for item in found if item is not _MISSING for v in (item if isinstance(item, list) else [item])]
+        return values if values else default
     if not isinstance(value, dict):
         return default
     if path in value:

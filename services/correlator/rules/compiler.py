@@ -1,9 +1,9 @@
-"""Compiles a pySigma detection rule into a predicate over one event, plus the keys that index it.
+"""Compiles a pySigma detection rule into a predicate over one event, plus what indexes it.
 
 The condition tree pySigma resolves (identifiers, `1 of`/`all of`, precedence already
-applied) maps node for node onto closures. Alongside, `index_keys` extracts equality
-values that any match must have (e.g. `verb: create` in an AND), so the index can skip
-the rule for events without them.
+applied) maps node for node onto closures. Alongside, `index_keys` holds what any match
+must have (an equality value such as `verb: create` in an AND, or a substring), so the
+index can skip the rule for events without it (rules/requirements.py).
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaRule
 from sigma.types import (
     Placeholder,
-    SigmaCasedString,
     SigmaExists,
     SigmaExpansion,
     SigmaString,
     SigmaType,
-    SpecialChars,
 )
 
 from services.correlator.rules.config import RulesConfig
+from services.correlator.rules.requirements import Requirement, requirement
 from services.correlator.rules.values import ValueTest, value_test
 from services.correlator.suppression import duration_seconds
 from services.shared.alert import RuleRef
@@ -42,7 +41,6 @@ from services.shared.event import FieldReader, LogSource
 modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 Predicate = Callable[[FieldReader], bool]
-IndexKeys = frozenset[tuple[str, str]]
 
 KEYWORD_FIELD = "message"  # keyword (field-less) detections search the text line
 
@@ -54,7 +52,7 @@ class CompiledRule:
     logsource: LogSource
     matches: Predicate
     location: str
-    index_keys: IndexKeys | None = None  # the event must have one of these (field, folded value) pairs
+    index_keys: Requirement | None = None  # a match has one of these (see rules/requirements.py)
     attributes: dict[str, Any] = field(default_factory=dict)  # custom keys of the rule, e.g. `tests`
     suppress_seconds: float | None = None
 
@@ -83,7 +81,7 @@ def compile_rule(rule: SigmaRule, location: str, config: RulesConfig) -> Compile
         raise RuleError(location, f"condition: {exc}") from None
     # Several conditions in one rule are alternatives (Sigma: a list of conditions is OR-ed).
     matches = predicates[0] if len(predicates) == 1 else (lambda reader: any(p(reader) for p in predicates))
-    keys = [compiler.keys(tree) for tree in trees]
+    keys = [requirement(tree, compiler.field) for tree in trees]
     return CompiledRule(
         ref=rule_ref(rule),
         name=rule.name,
@@ -109,7 +107,14 @@ def rule_ref(rule: Any) -> RuleRef:
         level=rule.level.name.lower() if rule.level else "medium",
         tags=[f"{t.namespace}.{t.name}" for t in rule.tags],
         description=rule.description,
+        runbook=runbook(getattr(rule, "custom_attributes", None) or {}),
     )
+
+
+def runbook(attributes: dict[str, Any]) -> str | None:
+    """The rule's `runbook:` text (a custom attribute), what the alert tells an analyst to do first."""
+    value = attributes.get("runbook")
+    return str(value).strip() if value else None
 
 
 class _Compiler:
@@ -141,19 +146,6 @@ class _Compiler:
             return lambda reader: test(reader.get(KEYWORD_FIELD), reader)
         raise RuleError("", f"condition element {type(node).__name__} is not supported")
 
-    def keys(self, node: Any) -> IndexKeys | None:
-        """Equality pairs one of which every matching event has; None when no such set is known."""
-        if isinstance(node, ConditionAND):
-            candidates = [k for k in (self.keys(arg) for arg in node.args) if k is not None]
-            return min(candidates, key=len) if candidates else None
-        if isinstance(node, ConditionOR):
-            parts = [self.keys(arg) for arg in node.args]
-            return frozenset().union(*parts) if all(p is not None for p in parts) else None  # type: ignore[arg-type]
-        if isinstance(node, ConditionFieldEqualsValueExpression):
-            plain = _plain_text(node.value)
-            return frozenset({(self.field(node.field), plain)}) if plain is not None else None
-        return None
-
     def _expand(self, value: Any) -> Any:
         """`expand` placeholders become the configured values (an OR of them)."""
         if not (isinstance(value, SigmaString) and value.contains_placeholder()):
@@ -175,13 +167,3 @@ def _field_predicate(name: str, test: ValueTest) -> Predicate:
         return test(value, reader)
 
     return predicate
-
-
-def _plain_text(value: Any) -> str | None:
-    """The folded text of a case-insensitive string without wildcards, which is what the index keys on."""
-    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
-        if all(isinstance(part, str) for part in value.s):
-            return "".join(value.s).casefold()  # type: ignore[arg-type]
-        if any(isinstance(part, (Placeholder, SpecialChars)) for part in value.s):
-            return None
-    return None

@@ -1,9 +1,11 @@
 """The rule index: which rules can possibly match an event, found without trying them all.
 
 Rules are grouped by the logsource they name (an event reaches at most 8 groups: each
-attribute either named or left open), and inside a group by the equality values every
-match must have (`index_keys`). Only rules without such a key are tried on every event
-of their logsource, so the cost per event grows with the matching rules, not with all.
+attribute either named or left open); inside a group, by what every match must have
+(rules/requirements.py): an equality value, found with one dict lookup per field, or a
+substring, found for all rules at once by one Aho-Corasick pass (pyahocorasick) over the
+field's case-folded text. Only rules with no such requirement are tried on every event of
+their logsource, so the cost per event grows with the rules that could match, not with all.
 """
 
 from __future__ import annotations
@@ -11,16 +13,29 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import product
 
+import ahocorasick
+
 from services.correlator.rules.compiler import CompiledRule
 from services.shared.event import FieldReader, LogSource
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
+_Indexed = tuple[int, CompiledRule]
 
 
 class _Group:
     def __init__(self) -> None:
-        self.always: list[tuple[int, CompiledRule]] = []
-        self.by_value: dict[str, dict[str, list[tuple[int, CompiledRule]]]] = defaultdict(lambda: defaultdict(list))
+        self.always: list[_Indexed] = []
+        self.by_value: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
+        self.by_substring: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
+        self.automata: dict[str, ahocorasick.Automaton] = {}
+
+    def seal(self) -> None:
+        for field_name, literals in self.by_substring.items():
+            automaton = ahocorasick.Automaton()
+            for literal in literals:
+                automaton.add_word(literal, literal)
+            automaton.make_automaton()
+            self.automata[field_name] = automaton
 
 
 class RuleIndex:
@@ -29,11 +44,14 @@ class RuleIndex:
         self._groups: dict[_LogSourceKey, _Group] = defaultdict(_Group)
         for position, rule in enumerate(rules):
             group = self._groups[(rule.logsource.product, rule.logsource.service, rule.logsource.category)]
-            if rule.index_keys:
-                for field_name, value in rule.index_keys:
-                    group.by_value[field_name][value].append((position, rule))
-            else:
+            if not rule.index_keys:
                 group.always.append((position, rule))
+                continue
+            for kind, field_name, text in rule.index_keys:
+                table = group.by_value if kind == "eq" else group.by_substring
+                table[field_name][text].append((position, rule))
+        for group in self._groups.values():
+            group.seal()
 
     def candidates(self, logsource: LogSource, reader: FieldReader) -> list[CompiledRule]:
         """Rules that may match, each once, in rule order (so results do not depend on the index)."""
@@ -46,6 +64,11 @@ class RuleIndex:
             for field_name, values in group.by_value.items():
                 for value in _folded_values(reader.get(field_name)):
                     found.update(values.get(value, ()))
+            for field_name, automaton in group.automata.items():
+                literals = group.by_substring[field_name]
+                for text in _folded_values(reader.get(field_name)):
+                    for _, literal in automaton.iter(text):
+                        found.update(literals[literal])
         return [found[position] for position in sorted(found)]
 
 

@@ -18,12 +18,14 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from services.correlator.rules.compiler import CompiledRule, compile_rule, rule_ref
+from services.correlator.rules.compiler import CompiledRule, compile_rule, rule_ref, runbook
 from services.correlator.rules.config import RulesConfig
 from services.correlator.rules.correlation import CorrelationRule, compile_correlation, sanitised_for_pysigma
 from services.shared.errors import RuleError
 
 RULE_SUFFIXES = (".yml", ".yaml")
+# libyaml's safe loader is about 8x faster than the pure-Python one; same results.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -93,9 +95,14 @@ def load_rules(dirs: list[Path], config: RulesConfig | None = None) -> LoadedRul
         if rule_id in ids:
             loaded.errors.append(RuleError(document.location, f"duplicate rule id {rule_id} (first in {ids[rule_id]})"))
             continue
+        if rule.name and rule.name in names:
+            # Correlations refer to rules by name: two rules of one name would make that a guess.
+            first = ids[names[rule.name]]
+            loaded.errors.append(RuleError(document.location, f"duplicate rule name {rule.name} (first in {first})"))
+            continue
         ids[rule_id] = document.location
         if rule.name:
-            names.setdefault(rule.name, rule_id)
+            names[rule.name] = rule_id
 
     compiled_ids: set[str] = set()
     for document, detection in detections:
@@ -153,14 +160,15 @@ def _compile_correlation(
             raise _NotYet
         return rule_id
 
-    return compile_correlation(correlation, document.data, location, resolve, rule_ref(correlation))
+    ref = rule_ref(correlation).model_copy(update={"runbook": runbook(document.data)})
+    return compile_correlation(correlation, document.data, location, resolve, ref)
 
 
 def _read_documents(path: Path, errors: list[RuleError]) -> list[_Document]:
     try:
         text = path.read_text(encoding="utf-8")
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        datas = list(yaml.safe_load_all(text))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
+        datas = list(yaml.load_all(text, Loader=_LOADER))  # noqa: S506 - a safe loader, the C one when built
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         errors.append(RuleError(f"{path}:{mark.line + 1 if mark else 1}", f"invalid YAML: {exc.problem or exc}"))

@@ -58,6 +58,7 @@ def _postable(alert: Alert, links: AlertLinks) -> dict[str, Any]:
     annotations = {
         "summary": f"{alert.rule.title} ({group})" if group else alert.rule.title,
         "description": alert.rule.description or alert.rule.title,
+        "runbook": alert.rule.runbook or "",
         "runbook_url": links.runbook_url_template.replace("{rule_id}", alert.rule.id)
         if links.runbook_url_template
         else "",

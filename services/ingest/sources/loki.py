@@ -3,7 +3,8 @@ Fluent Bit's Loki output can forward host and pod logs to ingest unchanged.
 
 Each log line becomes one event carrying its stream's labels. A line in a syslog, auth.log,
 audit.log or dpkg.log format is parsed exactly as the syslog listener would; any other line is
-kept as a message. The agent's timestamp is the event time (the one Loki itself would store;
+kept as a message, except a JSON object (an application's structured log line), which is read
+like generic JSON so its ECS fields count. The agent's timestamp is the event time (the one Loki itself would store;
 the line's own, often zone-less, time stays in `raw`). The id is a digest of labels, timestamp
 and line, the identity Loki uses to drop a duplicate entry, so an agent's retry makes no new event.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from services.ingest.ids import content_id
+from services.ingest.sources.generic import to_event as generic_event
 from services.ingest.sources.parsed import Parsed, Rejected, describe
 from services.ingest.syslog import LineContext, parse_journal, parse_line
 from services.shared.errors import ParseError
@@ -84,12 +86,28 @@ def _event(
 
 
 def _journal(line: str, context: LineContext) -> Event | None:
-    """A journal entry forwarded as JSON, or None for any other JSON line (kept as a message)."""
+    """A journal entry forwarded as JSON, or any other JSON object line read as generic JSON (an app's
+    ECS-shaped log line keeps its fields); None when the line is not a usable JSON object."""
     try:
         entry = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    return parse_journal(entry, context) if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):
+        return None
+    journal = parse_journal(entry, context)
+    if journal is not None:
+        return journal
+    item = {**entry, "id": entry.get("id") or context.id}
+    if not isinstance(entry.get("message"), str):
+        item["message"] = line  # keyword rules and analysts still search the whole line
+    own_labels = entry.get("labels")
+    item["labels"] = {**context.labels, **(own_labels if isinstance(own_labels, dict) else {})}
+    if context.host and not isinstance(entry.get("host"), dict):
+        item["host"] = {"name": context.host}
+    try:
+        return generic_event(item, context.received)
+    except (ValueError, TypeError):
+        return None  # not shaped like an event after all: kept whole as a message
 
 
 def _line_event(

@@ -122,7 +122,10 @@ def _details(program: str, tag: str, message: str) -> Details:
     if program == "sudo":
         return sudo.parse(message)
     if program in accounts.PROGRAMS:
-        return accounts.parse(message)
+        details = accounts.parse(message)
+        if details.action:
+            return details
+        # passwd and chpasswd also log through PAM (`pam_unix(passwd:chauthtok): password changed for root`).
     module = tag[tag.index("(") + 1 : tag.rindex(")")] if "(pam_" in tag and tag.endswith(")") else None
     return pam.parse(message, module) or Details()
 
