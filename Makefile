@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-services lint help
+.PHONY: run test test-services lint help bench bench-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,3 +37,14 @@ test: $(VENV)/.installed-test test-services ## install everything and run the wh
 
 lint: $(VENV)/.installed-test ## check the rules shipped in rules/
 	$(BIN)/siem rules lint rules/
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench-tools: ## optional tools of the benchmark: wrk (load generator) and RSigma (peer); without them it says so
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v rsigma >/dev/null || test -x $$HOME/.cargo/bin/rsigma || cargo install --locked rsigma@0.23.0
+
+bench: $(VENV)/.installed-bench test-services ## run every benchmark (~10 min) into benchmarks/results/<date>.md
+	$(BIN)/python -m benchmarks

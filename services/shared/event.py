@@ -20,7 +20,8 @@ Outcome = Literal["success", "failure", "unknown"]
 class EcsFieldSet(BaseModel):
     """An ECS field set: the names we normalise are typed, further ECS names are kept as given."""
 
-    model_config = ConfigDict(extra="allow")
+    # ECS keywords: a sender's numeric id (GitHub's user.id) is the same keyword as text.
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
 
 
 class EventInfo(EcsFieldSet):
