@@ -32,6 +32,8 @@ from services.shared.metrics import ALERTS, ERRORS
 
 log = structlog.get_logger()
 
+TIMING_SAMPLE = 16  # siem_rule_evaluation_seconds_total is estimated from one event in this many
+
 
 @dataclass
 class Detection:
@@ -49,19 +51,23 @@ class DetectionEngine:
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
+        self._evaluated = 0
 
     def evaluate(self, event: Event) -> Detection:
         reader = FieldReader(event)
         result = Detection()
+        self._evaluated += 1
+        # Timing every evaluation would cost more than many rules do: one event in TIMING_SAMPLE is timed.
+        timed = self._evaluated % TIMING_SAMPLE == 0
         for rule in self.rules.index.candidates(event.logsource, reader):
-            if self._matches(rule, reader, event):
+            if self._matches(rule, reader, event, timed):
                 result.matches.append(rule.ref)
                 self._emit(rule, event, reader, result)
         return result
 
-    def _matches(self, rule: CompiledRule, reader: FieldReader, event: Event) -> bool:
+    def _matches(self, rule: CompiledRule, reader: FieldReader, event: Event, timed: bool) -> bool:
         stats = self._stats[rule.ref.id]
-        started = time.perf_counter()
+        started = time.perf_counter() if timed else 0.0
         try:
             matched = rule.matches(reader)
         except Exception as exc:  # one broken rule must not stop the others
@@ -71,7 +77,8 @@ class DetectionEngine:
             matched = False
         stats[0] += 1
         stats[1] += matched
-        stats[2] += time.perf_counter() - started
+        if timed:
+            stats[2] += (time.perf_counter() - started) * TIMING_SAMPLE  # stands for the events not timed
         return matched
 
     def _emit(self, rule: CompiledRule, event: Event, reader: FieldReader, result: Detection) -> None:

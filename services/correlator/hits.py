@@ -25,6 +25,10 @@ class Hit(BaseModel):
     count: int = Field(default=1, ge=1)  # events behind the hit: more than one for a chained correlation
     first_time: AwareDatetime | None = None  # earliest of those events, when not `time`
 
-    def key(self) -> bytes:
-        """Correlation and group: every hit of one window goes to the same partition."""
-        return orjson.dumps([self.correlation, self.group], option=orjson.OPT_SORT_KEYS)
+    def key(self) -> str:
+        """Correlation and group: every hit of one window goes to the same partition.
+
+        A str, not orjson's bytes: those keep orjson's 4 KiB output buffer, and a window key
+        lives as long as its window (a million live windows would hold 4 GB of it).
+        """
+        return orjson.dumps([self.correlation, self.group], option=orjson.OPT_SORT_KEYS).decode()

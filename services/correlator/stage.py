@@ -17,7 +17,7 @@ from services.shared import topics
 from services.shared.bus import Bus, Message, Record
 from services.shared.consumer_stage import ConsumerStage
 from services.shared.dlq import dead_letter
-from services.shared.event import EnrichedEvent, Event
+from services.shared.event import Event, with_matches
 from services.shared.metrics import MESSAGES_PRODUCED
 
 DETECTION_GROUP = "siem-correlator"
@@ -41,9 +41,8 @@ class DetectionHandler:
                 continue
             detection = self.engine.evaluate(event)
             out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in detection.alerts]
-            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key()) for h in detection.hits]
-            enriched = EnrichedEvent(**event.__dict__, matches=detection.matches)
-            out[topics.ENRICHED].append(Record(enriched.model_dump_json().encode(), message.key))
+            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key().encode()) for h in detection.hits]
+            out[topics.ENRICHED].append(Record(with_matches(message.value, detection.matches), message.key))
         self.engine.flush_metrics()
         await _produce(self._bus, out)
         return {"alerts": len(out[topics.ALERTS]), "hits": len(out[topics.HITS]), "invalid": invalid}
@@ -86,7 +85,7 @@ class CorrelationHandler:
                     key=message.key,
                 )
             out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
-            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key()) for h in result.hits]
+            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key().encode()) for h in result.hits]
         await _produce(self._bus, out)
         return {"alerts": len(out[topics.ALERTS]), "late": late, "replayed": replayed}
 

@@ -38,11 +38,12 @@ def judged_at_close(rule: CorrelationRule) -> bool:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class Window:
     group: dict[str, Scalar] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     seen: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)  # evidence -> its time
+    latest: float = float("-inf")  # the newest evidence time, counted or consumed
 
     def add(self, entry: Entry) -> bool:
         """Adds the hit unless the same evidence was already counted; returns whether it was new."""
@@ -50,6 +51,7 @@ class Window:
         if evidence in self.seen:
             return False
         self.seen[evidence] = entry.time
+        self.latest = max(self.latest, entry.time)
         bisect.insort(self.entries, entry)
         return True
 
@@ -76,7 +78,7 @@ class Window:
 
     def newest(self) -> float:
         """The latest time this window still needs to remember, counted or already consumed."""
-        return max(self.seen.values(), default=float("-inf"))
+        return self.latest
 
     def fire(self, rule: CorrelationRule, since: float) -> list[Entry] | None:
         """The entries of the first timespan ending at or after `since` that meets the condition, consumed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.shared.alert import RuleRef
@@ -108,24 +109,46 @@ class Event(BaseModel):
             raise ValueError("time is out of range once converted to UTC") from None
 
     def normalised(self) -> dict[str, Any]:
-        """The ECS fields as one flat dict of dotted names (`user.name`), without `raw`."""
+        """The ECS fields as one flat dict of dotted names (`user.name`), without `raw`, valued as in JSON.
+
+        Walks the models directly instead of dumping them: this runs once per event in stage 1.
+        """
         flat: dict[str, Any] = {}
-        _flatten(self.model_dump(mode="json", exclude={"raw"}, exclude_none=True), "", flat)
+        for name, value in self.__dict__.items():
+            if name != "raw":
+                _flatten(value, name, flat)
         return flat
 
 
-def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
+def _flatten(value: Any, path: str, into: dict[str, Any]) -> None:
+    if isinstance(value, BaseModel):
+        for key, inner in value.__dict__.items():
+            _flatten(inner, f"{path}.{key}", into)
+        for key, inner in (value.__pydantic_extra__ or {}).items():
+            _flatten(inner, f"{path}.{key}", into)
+    elif isinstance(value, dict) and value:
         for key, inner in value.items():
-            _flatten(inner, f"{prefix}{key}.", into)
-    else:
-        into[prefix[:-1]] = value
+            _flatten(inner, f"{path}.{key}", into)
+    elif isinstance(value, datetime):
+        into[path] = value.isoformat().replace("+00:00", "Z")
+    elif value is not None:
+        into[path] = value
 
 
 class EnrichedEvent(Event):
     """An event after detection: the envelope plus the rules it matched (what goes to Loki)."""
 
     matches: list[RuleRef] = Field(default_factory=list)
+
+
+def with_matches(envelope: bytes, matches: list[RuleRef]) -> bytes:
+    """The EnrichedEvent JSON of an envelope, made by adding `matches` to the envelope's own bytes.
+
+    Stage 1 passes every event on: serialising it again would cost more than the detection.
+    The envelope is a JSON object with at least `id` and `time`, and no `matches` (Event forbids it).
+    """
+    body = envelope.rstrip()
+    return body[:-1] + b',"matches":' + orjson.dumps([m.model_dump(mode="json") for m in matches]) + b"}"
 
 
 ECS_FIELD_SETS = frozenset(name for name in Event.model_fields if name not in {"raw", "id"})

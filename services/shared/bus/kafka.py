@@ -44,6 +44,7 @@ class KafkaBus:
             max_request_size=_MAX_REQUEST_BYTES,
             request_timeout_ms=30_000,
             retry_backoff_ms=250,
+            linger_ms=5,  # a batch of a request's events leaves in one produce request, not one each
         )
         await self._retry_until_connected(self._producer.start)
 

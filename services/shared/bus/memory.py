@@ -57,20 +57,26 @@ class MemoryBus:
 
     async def send_many(self, topic: str, records: Sequence[Record]) -> None:
         t = self._topic(topic)
-        for record in records:
+        pending = list(records)
+        while pending:
             async with t.changed:
                 await t.changed.wait_for(lambda: t.backlog() < self.capacity)
-                t.log.append(
-                    Message(
-                        topic=topic,
-                        partition=0,
-                        offset=t.end_offset,
-                        value=record.value,
-                        key=record.key,
-                        headers=record.headers,
-                        timestamp_ms=int(time.time() * 1000),
+                # As many as there is room for, at once: the backlog is worked out once per wait, not per record.
+                room = self.capacity - t.backlog()
+                now_ms = int(time.time() * 1000)
+                for record in pending[:room]:
+                    t.log.append(
+                        Message(
+                            topic=topic,
+                            partition=0,
+                            offset=t.end_offset,
+                            value=record.value,
+                            key=record.key,
+                            headers=record.headers,
+                            timestamp_ms=now_ms,
+                        )
                     )
-                )
+                del pending[:room]
                 t.changed.notify_all()
 
     def consumer(self, group: str, topics: Sequence[str], *, rewind_seconds: float = 0) -> MemoryConsumer:
