@@ -38,7 +38,7 @@ SMOKE_SET = ("ingest", "stage1", "stage2")  # the rest need a broker, Loki or a 
 
 PREAMBLE = [
     "Numbers from a shared 2-vCPU KVM guest whose host alternates between a fast and a slow phase "
-    "(1.5-2.2x apart) and where other engineers' test suites were running at the same time: absolute "
+    "(1.5-2.2x apart) and that other work may share (the load average below says how busy it was): absolute "
     "numbers drift, the ratios to a baseline measured in the same run hold better. Every sample is "
     "bracketed by a ~20 ms pure-Python CPU probe; a sample is fast-phase when both probes read at least "
     "80 % of the run's fast reference (the 90th percentile of all probes), slow-phase when neither does, "
