@@ -80,6 +80,15 @@ def corpus_document(corpus: Path, relative: str, **overrides: Any) -> dict[str, 
 _numbers = itertools.count()
 
 
+def burst_rules(folder: Path) -> RuleSet:
+    """The rule set most window tests use: two failures of one user within 10 minutes."""
+    return load(
+        folder,
+        detection("fail", {"kind": "fail"}),
+        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
+    )
+
+
 def event(
     seconds: float,
     raw: dict[str, Any] | None = None,
@@ -652,11 +661,7 @@ def _late_hits() -> float:
 
 def test_late_hit_is_counted_and_not_used(tmp_path: Path) -> None:
     """A hit older than the watermark (newest event time − allowed lateness) is counted late and never fires."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     pipeline = InProcessPipeline(rules, lateness_seconds=5)
     before = _late_hits()
     assert pipeline.feed(event(100, {"kind": "fail"}, user="bob")) == []
@@ -670,11 +675,7 @@ def test_late_hit_is_counted_and_not_used(tmp_path: Path) -> None:
 
 def test_watermark_is_shared_by_every_group_of_a_partition(tmp_path: Path) -> None:
     """The watermark follows the newest hit of the partition, so a late hit of another group is late too."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     pipeline = InProcessPipeline(rules, lateness_seconds=5)
     pipeline.feed(event(100, {"kind": "fail"}, user="bob"))
     pipeline.feed(event(10, {"kind": "fail"}, user="alice"))
@@ -684,11 +685,7 @@ def test_watermark_is_shared_by_every_group_of_a_partition(tmp_path: Path) -> No
 
 def test_observe_flags_a_late_hit(tmp_path: Path) -> None:
     """CorrelationEngine.observe returns `late` for a hit behind the watermark, so the stage can dead-letter it."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     engine = CorrelationEngine(rules, lateness_seconds=1)
 
     def hit(seconds: float) -> Hit:
@@ -709,11 +706,7 @@ def test_observe_flags_a_late_hit(tmp_path: Path) -> None:
 
 def test_watermark_is_per_partition(tmp_path: Path) -> None:
     """A newer hit on one partition of siem.hits does not make older hits of another partition late."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     engine = CorrelationEngine(rules, lateness_seconds=0)
 
     def hit(seconds: float, user: str) -> Hit:
@@ -729,11 +722,7 @@ def test_watermark_is_per_partition(tmp_path: Path) -> None:
 
 def test_forgotten_partition_starts_empty(tmp_path: Path) -> None:
     """After `forget`, a partition's windows and watermark are gone: old hits are not late and old counts are lost."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     engine = CorrelationEngine(rules, lateness_seconds=0)
 
     def hit(seconds: float) -> Hit:
@@ -751,11 +740,7 @@ def test_forgotten_partition_starts_empty(tmp_path: Path) -> None:
 
 def test_redelivered_event_counts_once(tmp_path: Path) -> None:
     """The same event (same id) seen twice is one event to an event_count correlation."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     once = event(0, {"kind": "fail"}, user="bob", event_id="delivery-1")
     assert run(rules, [once, once]) == []
 
@@ -792,11 +777,7 @@ def test_same_input_gives_the_same_alert_ids(tmp_path: Path, corpus: Path) -> No
 
 def test_alert_id_depends_on_the_evidence(tmp_path: Path) -> None:
     """The same rule and group over different events gives a different alert id."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     alerts = run(rules, [event(i, {"kind": "fail"}, user="bob") for i in range(4)])
     assert len(alerts) == 2 and alerts[0].id != alerts[1].id
 
@@ -898,22 +879,14 @@ def test_correlation_level_maps_to_severity(tmp_path: Path, level: str, severity
 
 def test_hits_come_only_from_the_rules_logsource(tmp_path: Path) -> None:
     """Events of another logsource matching the same selection feed no correlation."""
-    rules = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    rules = burst_rules(tmp_path)
     other = LogSource(product="other")
     assert run(rules, [event(i, {"kind": "fail"}, user="bob", logsource=other) for i in range(3)]) == []
 
 
 def test_a_correlation_alert_ends_when_its_window_closes_or_its_suppression_ends(tmp_path: Path) -> None:
     """ends_at is the fired window's close (first hit + timespan), or the end of suppression when that is later."""
-    plain = load(
-        tmp_path,
-        detection("fail", {"kind": "fail"}),
-        correlation("burst", "event_count", ["fail"], ["user.name"], "10m", {"gte": 2}),
-    )
+    plain = burst_rules(tmp_path)
     (alert,) = run(plain, [event(i, {"kind": "fail"}, user="bob") for i in range(2)])
     assert alert.ends_at == alert.first_seen + timedelta(minutes=10)
     quiet = tmp_path / "quiet"

@@ -185,3 +185,24 @@ _DOCKERIGNORE_ALLOWED = _dockerignore_allowed()
 def test_the_build_context_lets_in_only_what_images_copy() -> None:
     """The .dockerignore whitelist holds the sources the Dockerfiles copy and nothing that could hold a secret."""
     assert _DOCKERIGNORE_ALLOWED == {"pyproject.toml", "README.md", "services", "rules"}
+
+
+PIPELINE_STAGES = {"ingest": "8080", "webhook": "8081", "correlator": "8082", "sinks": "8083"}
+# What may differ between the stages' images: what they are called, what they listen on, and the
+# correlator's bundled rules. Dockerfiles have no include, so this test keeps the copies in step.
+_OWN_LINES = re.compile(r"^\s*#|image\.title|image\.description|^EXPOSE|rules", re.M)
+
+
+def _common_part(stage: str, port: str) -> list[str]:
+    text = (ROOT / "docker" / stage / "Dockerfile").read_text()
+    kept = [line for line in text.splitlines() if line.strip() and not _OWN_LINES.search(line)]
+    return [line.replace(stage.upper(), "STAGE").replace(stage, "stage").replace(port, "PORT") for line in kept]
+
+
+def test_the_pipeline_stages_images_differ_only_in_their_own_lines() -> None:
+    """ingest, webhook, correlator and sinks build the same image but for name, ports, stage and rules."""
+    parts = {stage: _common_part(stage, port) for stage, port in PIPELINE_STAGES.items()}
+    reference = parts["ingest"]
+    assert len(reference) > 15  # the comparison covers the build, not just a line or two
+    for stage, part in parts.items():
+        assert part == reference, f"docker/{stage}/Dockerfile drifted from docker/ingest/Dockerfile"
