@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from services.correlator.enrich import Enricher
 from services.correlator.hits import Hit
 from services.correlator.hunt import hunt_query
-from services.correlator.metrics import LATE_HITS, OPEN_WINDOWS, SUPPRESSED
+from services.correlator.metrics import LATE_HITS, OPEN_WINDOWS
 from services.correlator.rules.correlation import CorrelationRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
 from services.correlator.windows import Entry, Window, judged_at_close
 from services.shared.alert import Alert, Scalar, alert_id
-from services.shared.metrics import ALERTS
 
 MAX_EVENT_IDS = 1000  # an alert lists at most this many events; `count` has them all
 _SWEEP_EVERY = 10_000
@@ -170,12 +169,7 @@ class CorrelationEngine:
             )
         )
         if self._emit_silenced or rule.ref.id not in self.rules.silenced:
-            admitted = self._suppressor.admit(alert)
-            if admitted is not None:
-                result.alerts.append(admitted)
-                ALERTS.labels(rule.ref.level).inc()
-            else:
-                SUPPRESSED.labels(rule.ref.id).inc()
+            self._suppressor.emit(alert, result.alerts)
         for parent in self.rules.feeds.get(rule.ref.id, ()):
             parent_group = {name: group.get(parent.group_field(name, rule.ref.id)) for name in parent.group_by}
             value = group.get(parent.value_field) if parent.value_field else None

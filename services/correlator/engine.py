@@ -21,14 +21,13 @@ from services.correlator.metrics import (
     RULE_FAILURES,
     RULE_MATCHES,
     RULE_SECONDS,
-    SUPPRESSED,
 )
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
 from services.shared.alert import Alert, RuleRef, Scalar, alert_id
 from services.shared.event import Event, FieldReader
-from services.shared.metrics import ALERTS, ERRORS
+from services.shared.metrics import ERRORS
 
 log = structlog.get_logger()
 
@@ -95,12 +94,7 @@ class DetectionEngine:
                     hunt=hunt_query([event.event.module], [event.id]),
                 )
             )
-            admitted = self._suppressor.admit(alert)
-            if admitted is not None:
-                result.alerts.append(admitted)
-                ALERTS.labels(rule.ref.level).inc()
-            else:
-                SUPPRESSED.labels(rule.ref.id).inc()
+            self._suppressor.emit(alert, result.alerts)
         for correlation in self.rules.feeds.get(rule.ref.id, ()):
             group: dict[str, Scalar] = {}
             for name in correlation.group_by:

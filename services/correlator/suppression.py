@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from services.correlator.metrics import SUPPRESSED
 from services.shared.alert import Alert
 from services.shared.errors import RuleError
+from services.shared.metrics import ALERTS
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
@@ -32,6 +34,15 @@ class Suppressor:
         self.default_seconds = default_seconds
         self._per_rule = per_rule_seconds
         self._quiet_until: dict[bytes, datetime] = {}
+
+    def emit(self, alert: Alert, alerts: list[Alert]) -> None:
+        """Both stages raise alerts through here: admitted ones join `alerts`, either way it is counted."""
+        admitted = self.admit(alert)
+        if admitted is None:
+            SUPPRESSED.labels(alert.rule.id).inc()
+            return
+        alerts.append(admitted)
+        ALERTS.labels(alert.rule.level).inc()
 
     def admit(self, alert: Alert) -> Alert | None:
         """The alert if it may go out (then its rule and group go quiet, and `ends_at` says until when)."""
