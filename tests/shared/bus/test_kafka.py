@@ -10,6 +10,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from aiokafka.partitioner import DefaultPartitioner
+
 from services.shared.bus import Record
 from services.shared.bus.kafka import KafkaBus
 from tests.infra import ROOT, KafkaBroker
@@ -38,6 +40,26 @@ async def test_ten_thousand_keyed_events_arrive_complete_and_in_key_order(kafka:
     assert len(per_key) == 97
     assert all(seq == sorted(seq) for seq in per_key.values())
     assert {m.partition for m in received} == {0, 1, 2}
+
+
+async def test_keys_pick_partitions_as_kafka_clients_do_and_an_unkeyed_call_stays_on_one(kafka: KafkaBroker) -> None:
+    """A keyed record lands where Kafka's default partitioner puts it; one call's unkeyed records share a partition."""
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+    try:
+        await bus.send_many(TOPIC, [Record(value=b"k%d" % i, key=b"group-%d" % i) for i in range(60)])
+        await bus.send_many(TOPIC, [Record(value=b"u%d" % i) for i in range(200)])
+        received = await consume(bus, "partition-test", TOPIC, expected=260)
+    finally:
+        await bus.close()
+
+    keyed = [m for m in received if m.key is not None]
+    assert len(keyed) == 60
+    assert all(m.partition == DefaultPartitioner()(m.key, [0, 1, 2], [0, 1, 2]) for m in keyed)
+    assert len({m.partition for m in keyed}) == 3
+    unkeyed = [m for m in received if m.key is None]
+    assert len(unkeyed) == 200
+    assert len({m.partition for m in unkeyed}) == 1
 
 
 async def test_a_consumer_killed_before_commit_gets_its_events_again(kafka: KafkaBroker) -> None:
