@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class Profile:
 
 
 def py_spy() -> str | None:
-    found = shutil.which("py-spy") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "py-spy")
+    found = shutil.which("py-spy") or str(Path(sys.prefix) / "bin" / "py-spy")  # the venv running the benchmark
     return found if Path(found).exists() else None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,11 @@ def attack_table() -> dict[str, Any]:
 
 def techniques(tags: list[str]) -> list[Technique]:
     """`attack.t1110.001` and the like, named; tags that are not techniques are skipped."""
+    return list(_techniques(tuple(tags)))
+
+
+@lru_cache(maxsize=4096)  # one entry per rule's tags: every alert of a rule asks the same
+def _techniques(tags: tuple[str, ...]) -> tuple[Technique, ...]:
     table = attack_table()
     tactic_names = {short: t["name"] for short, t in table["tactics"].items()}
     found = []
@@ -39,7 +44,7 @@ def techniques(tags: list[str]) -> list[Technique]:
         if technique is not None:
             tactics = [tactic_names.get(t, t) for t in technique["tactics"]]
             found.append(Technique(id=name.upper(), name=technique["name"], tactics=tactics))
-    return found
+    return tuple(found)
 
 
 class Enricher:

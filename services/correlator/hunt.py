@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 
 MAX_IDS_IN_QUERY = 50  # keeps the query readable and under URL limits; the alert lists every id
+# RE2's metacharacters (the same as Python's outside a class): escaping only these, not every
+# punctuation mark as re.escape does, is one C scan for the usual id with none of them.
+_REGEX_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()]")
 
 
 def hunt_query(modules: list[str], event_ids: list[str]) -> str:
     wanted = sorted(set(modules)) or ["generic"]
     selector = f'module="{_escape(wanted[0])}"' if len(wanted) == 1 else f'module=~"{_escape("|".join(wanted))}"'
     # A backtick string in LogQL is raw: the regular expression needs no second layer of escaping.
-    ids = "|".join(re.escape(i).replace("`", "") for i in event_ids[:MAX_IDS_IN_QUERY])
+    ids = "|".join(_REGEX_SPECIAL.sub(r"\\\g<0>", i).replace("`", "") for i in event_ids[:MAX_IDS_IN_QUERY])
     return f"{{{selector}}} | json | id=~`{ids}`"
 
 

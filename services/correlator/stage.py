@@ -34,7 +34,7 @@ class DetectionHandler:
         invalid = 0
         for message in messages:
             try:
-                event = Event.model_validate_json(message.value)
+                event = Event.from_json(message.value)
             except ValidationError as exc:
                 invalid += 1
                 await _dead_letter(self._bus, "correlator", "invalid_envelope", exc, message)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from benchmarks.recorded import corpus_events
 from services.shared.event import Endpoint, Event, EventInfo, FieldReader, Http, HttpResponse, LogSource, User
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -130,3 +132,31 @@ def test_time_that_cannot_be_expressed_in_utc_is_a_validation_error() -> None:
     """A time at the edge of the calendar whose UTC instant is out of range is refused as invalid, not crashing."""
     with pytest.raises(ValidationError):
         Event.model_validate({"id": "e", "time": "0001-01-01T00:00:00+05:00", "ingested": T0})
+
+
+def test_reader_answers_what_the_flattened_event_holds_for_every_corpus_event(corpus: Path) -> None:
+    """Over real events of every kind, each normalised name reads its flattened value; a set's name reads raw."""
+    events = [event for kind in corpus_events(corpus).values() for event in kind[:300]]
+    assert len(events) > 300
+    for event in events:
+        flat = event.normalised()
+        reader = FieldReader(event)
+        for name, value in flat.items():
+            assert reader.get(name) == value, name
+        bare = FieldReader(Event(id=event.id, time=event.time, ingested=event.ingested, raw=event.raw))
+        for name in {n.rsplit(".", 1)[0] for n in flat if "." in n} - set(flat):
+            # a field set itself (`user`) is no normalised value: the raw payload's same path answers
+            assert reader.get(name, "absent") == bare.get(name, "absent"), name
+
+
+def test_from_json_reads_what_pydantic_reads_and_refuses_what_it_refuses() -> None:
+    """The fast decode gives the same event, keeps integers past 64 bits, and gives the same reasons for bad input."""
+    event = _event(raw={"big": 2**70, "nested": [{"a": 1.5}]}, user=User(name="alice"))
+    data = event.model_dump_json().encode()
+    assert Event.from_json(data) == Event.model_validate_json(data) == event
+    for bad in (b'{"id": "e-1"', b'{"id": "", "time": "2024-05-01T12:00:00Z", "ingested": "2024-05-01T12:00:00Z"}'):
+        with pytest.raises(ValidationError) as fast:
+            Event.from_json(bad)
+        with pytest.raises(ValidationError) as slow:
+            Event.model_validate_json(bad)
+        assert fast.value.errors()[0]["msg"] == slow.value.errors()[0]["msg"]

@@ -127,11 +127,9 @@ class _Compiler:
 
     def predicate(self, node: Any) -> Predicate:
         if isinstance(node, ConditionAND):
-            parts = [self.predicate(arg) for arg in node.args]
-            return lambda reader: all(p(reader) for p in parts)
+            return _all_of([self.predicate(arg) for arg in node.args])
         if isinstance(node, ConditionOR):
-            parts = [self.predicate(arg) for arg in node.args]
-            return lambda reader: any(p(reader) for p in parts)
+            return _any_of([self.predicate(arg) for arg in node.args])
         if isinstance(node, ConditionNOT):
             inner = self.predicate(node.args[0])
             return lambda reader: not inner(reader)
@@ -157,6 +155,26 @@ class _Compiler:
             return iter(SigmaString(v) for v in self._placeholders[placeholder.name])
 
         return SigmaExpansion(list[SigmaType](value.replace_placeholders(replacements)))
+
+
+# Conditions are mostly one or two terms: chained `and`/`or` skip the generator `all`/`any` would
+# run per evaluation, which costs more than the terms themselves. Short-circuiting stays the same.
+def _all_of(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda reader: first(reader) and second(reader)
+    return lambda reader: all(p(reader) for p in parts)
+
+
+def _any_of(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda reader: first(reader) or second(reader)
+    return lambda reader: any(p(reader) for p in parts)
 
 
 def _field_predicate(name: str, test: ValueTest) -> Predicate:

@@ -20,6 +20,7 @@ from services.shared.event import FieldReader, LogSource
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
+_MAX_REMEMBERED_LOGSOURCES = 1024
 
 
 class _Group:
@@ -52,14 +53,23 @@ class RuleIndex:
                 table[field_name][text].append((position, rule))
         for group in self._groups.values():
             group.seal()
+        self._groups_of: dict[_LogSourceKey, list[_Group]] = {}
+
+    def _groups_for(self, logsource: LogSource) -> list[_Group]:
+        """The groups whose logsource the event's answers to; remembered, as events share a few logsources."""
+        key = (logsource.product, logsource.service, logsource.category)
+        groups = self._groups_of.get(key)
+        if groups is None:
+            wanted = set(product((key[0], None), (key[1], None), (key[2], None)))
+            groups = [group for k, group in self._groups.items() if k in wanted]
+            if len(self._groups_of) < _MAX_REMEMBERED_LOGSOURCES:  # senders choose logsources: stay bounded
+                self._groups_of[key] = groups
+        return groups
 
     def candidates(self, logsource: LogSource, reader: FieldReader) -> list[CompiledRule]:
         """Rules that may match, each once, in rule order (so results do not depend on the index)."""
         found: dict[int, CompiledRule] = {}
-        for key in set(product((logsource.product, None), (logsource.service, None), (logsource.category, None))):
-            group = self._groups.get(key)
-            if group is None:
-                continue
+        for group in self._groups_for(logsource):
             found.update(group.always)
             for field_name, values in group.by_value.items():
                 for value in _folded_values(reader.get(field_name)):
