@@ -82,17 +82,16 @@ class DetectionEngine:
 
     def _emit(self, rule: CompiledRule, event: Event, reader: FieldReader, result: Detection) -> None:
         if self.emit_silenced or rule.ref.id not in self.rules.silenced:
-            alert = self._enricher.enrich(
-                Alert(
-                    id=alert_id(rule.ref.id, {}, [event.id]),
-                    rule=rule.ref,
-                    group={},
-                    count=1,
-                    first_seen=event.time,
-                    last_seen=event.time,
-                    event_ids=[event.id],
-                    hunt=hunt_query([event.event.module], [event.id]),
-                )
+            alert = Alert(
+                id=alert_id(rule.ref.id, {}, [event.id]),
+                rule=rule.ref,
+                group={},
+                count=1,
+                first_seen=event.time,
+                last_seen=event.time,
+                event_ids=[event.id],
+                hunt=hunt_query([event.event.module], [event.id]),
+                **self._enricher.enrichment(rule.ref, {}),  # built whole: a copy per alert costs as much again
             )
             self._suppressor.emit(alert, result.alerts)
         for correlation in self.rules.feeds.get(rule.ref.id, ()):

@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from services.shared.alert import Alert, Technique
+from services.shared.alert import Alert, RuleRef, Scalar, Technique
 from services.shared.errors import ConfigError
 
 # Sigma levels onto the severities Alertmanager routes on, and a 0-100 risk score (ECS event.risk_score).
@@ -65,15 +65,16 @@ class Enricher:
         return cls({row["key"]: {k: v for k, v in row.items() if k != "key" and v} for row in rows})
 
     def enrich(self, alert: Alert) -> Alert:
-        level = alert.rule.level
+        return alert.model_copy(update=self.enrichment(alert.rule, alert.group))
+
+    def enrichment(self, rule: RuleRef, group: dict[str, Scalar]) -> dict[str, Any]:
+        """The fields an alert of `rule` about `group` gets: severity, risk score, ATT&CK, asset owner."""
         asset: dict[str, str] = {}
-        for value in alert.group.values():
+        for value in group.values():
             asset.update(self._assets.get(str(value), {}))
-        return alert.model_copy(
-            update={
-                "severity": SEVERITY.get(level, level),
-                "risk_score": RISK_SCORE.get(level),
-                "attack": techniques(alert.rule.tags),
-                "asset": asset,
-            }
-        )
+        return {
+            "severity": SEVERITY.get(rule.level, rule.level),
+            "risk_score": RISK_SCORE.get(rule.level),
+            "attack": techniques(rule.tags),
+            "asset": asset,
+        }
