@@ -11,7 +11,7 @@ from services.correlator.engine import DetectionEngine
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import LoadedRules
 from services.correlator.ruleset import RuleSet
-from services.shared.alert import RuleRef
+from services.shared.alert import Alert, RuleRef
 from services.shared.event import Event, FieldReader, LogSource
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
@@ -69,3 +69,12 @@ def test_per_rule_metrics_are_counted_once_per_batch() -> None:
     engine.flush_metrics()
     assert REGISTRY.get_sample_value("siem_rule_matches_total", labels) == before + 3
     assert REGISTRY.get_sample_value("siem_rule_evaluations_total", labels) == before + 3
+
+
+def test_an_alert_built_without_revalidation_is_a_valid_alert() -> None:
+    """Stage 1 constructs alerts from validated parts; each one passes the Alert schema as it goes out."""
+    ref = RuleRef(id="tagged", title="tagged", level="high", tags=["attack.t1110.001", "attack.credential-access"])
+    engine = _engine(CompiledRule(ref, None, LogSource(product="linux"), lambda _: True, "tagged.yml:1"))
+    [alert] = engine.evaluate(_event(raw={"message": "x"})).alerts
+    assert Alert.model_validate_json(alert.model_dump_json()) == alert
+    assert (alert.severity, alert.risk_score, [t.id for t in alert.attack]) == ("high", 73, ["T1110.001"])

@@ -23,6 +23,7 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaRule
 from sigma.types import (
     Placeholder,
+    SigmaCasedString,
     SigmaExists,
     SigmaExpansion,
     SigmaString,
@@ -31,7 +32,7 @@ from sigma.types import (
 
 from services.correlator.rules.config import RulesConfig
 from services.correlator.rules.requirements import Requirement, requirement
-from services.correlator.rules.values import ValueTest, value_test
+from services.correlator.rules.values import ValueTest, strings_test, value_test
 from services.correlator.suppression import duration_seconds
 from services.shared.alert import RuleRef
 from services.shared.errors import RuleError
@@ -129,7 +130,7 @@ class _Compiler:
         if isinstance(node, ConditionAND):
             return _all_of([self.predicate(arg) for arg in node.args])
         if isinstance(node, ConditionOR):
-            return _any_of([self.predicate(arg) for arg in node.args])
+            return _any_of(self._merged_or(node.args))
         if isinstance(node, ConditionNOT):
             inner = self.predicate(node.args[0])
             return lambda reader: not inner(reader)
@@ -143,6 +144,28 @@ class _Compiler:
             test = value_test(self._expand(node.value), contains=True)
             return lambda reader: test(reader.get(KEYWORD_FIELD), reader)
         raise RuleError("", f"condition element {type(node).__name__} is not supported")
+
+    def _merged_or(self, args: list[Any]) -> list[Predicate]:
+        """The terms of an OR, with the plain strings on one field (a value list, a keyword list) as one test."""
+        strings: dict[tuple[str | None, bool], list[SigmaString]] = {}  # (field or None for keywords, cased)
+        rest: list[Predicate] = []
+        for arg in args:
+            value = getattr(arg, "value", None)
+            mergeable = isinstance(value, SigmaString) and not value.contains_placeholder()
+            if mergeable and isinstance(arg, ConditionFieldEqualsValueExpression):
+                strings.setdefault((self.field(arg.field), isinstance(value, SigmaCasedString)), []).append(value)
+            elif mergeable and isinstance(arg, ConditionValueExpression):
+                strings.setdefault((None, isinstance(value, SigmaCasedString)), []).append(value)
+            else:
+                rest.append(self.predicate(arg))
+        merged: list[Predicate] = []
+        for (name, cased), values in strings.items():
+            if name is None:
+                test = strings_test(values, cased=cased, contains=True)
+                merged.append(lambda reader, test=test: test(reader.get(KEYWORD_FIELD), reader))
+            else:
+                merged.append(_field_predicate(name, strings_test(values, cased=cased)))
+        return merged + rest
 
     def _expand(self, value: Any) -> Any:
         """`expand` placeholders become the configured values (an OR of them)."""
