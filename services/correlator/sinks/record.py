@@ -11,14 +11,14 @@ are missing or of the wrong type, is refused with a ParseError that names the fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 import orjson
 
 from services.shared.errors import ParseError
+from services.shared.event import EnrichedEvent
 
 
 class EventFields(msgspec.Struct, frozen=True):
@@ -47,8 +47,7 @@ class EnrichedFields(msgspec.Struct, frozen=True):
     matches: list[MatchFields] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class EnrichedRecord:
+class EnrichedRecord(NamedTuple):  # immutable, and cheaper to build than a frozen dataclass: one per event
     line: str  # the record's JSON exactly as consumed
     size: int  # its length in bytes
     fields: EnrichedFields
@@ -66,6 +65,11 @@ def decode_enriched(value: bytes) -> EnrichedRecord:
         raise ParseError("invalid_record", "the record is not UTF-8") from None
     except msgspec.DecodeError as exc:  # ValidationError included: its message names the field (`$.time`)
         raise ParseError("invalid_record", str(exc)) from None
+
+
+def record_of(event: EnrichedEvent) -> EnrichedRecord:
+    """The record of an event built in Python (tests, tools), as it would be consumed: its JSON without nulls."""
+    return decode_enriched(event.model_dump_json(exclude_none=True).encode())
 
 
 def one_line(record: EnrichedRecord) -> str:

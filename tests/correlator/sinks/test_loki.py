@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from services.correlator.hunt import hunt_query
 from services.correlator.sinks.loki import LokiSink
-from services.correlator.sinks.record import decode_enriched
+from services.correlator.sinks.record import record_of
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import RuleRef
 from services.shared.errors import ConfigError, SinkError
@@ -46,9 +46,9 @@ def _events(n: int, **changes: Any) -> list[EnrichedEvent]:
 
 
 async def _send(url: str, tenant: str, events: list[EnrichedEvent], **settings: Any) -> None:
-    records = [decode_enriched(e.model_dump_json().encode()) for e in events]  # as consumed from siem.enriched
     async with aiohttp.ClientSession() as session:
-        await LokiSink(SinksSettings(loki_url=url, loki_tenant=tenant, **settings), session).send(records)
+        sink = LokiSink(SinksSettings(loki_url=url, loki_tenant=tenant, **settings), session)
+        await sink.send([record_of(e) for e in events])
 
 
 def _stored(loki: LokiGateway, tenant: str, query: str = '{module="system"}') -> list[str]:
