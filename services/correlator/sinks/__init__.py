@@ -13,13 +13,12 @@ import asyncio
 from typing import Protocol, TypeVar, runtime_checkable
 
 import aiohttp
-from pydantic import BaseModel
 
+from services.correlator.sinks.record import EnrichedRecord, one_line
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import Alert
-from services.shared.event import EnrichedEvent
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T")
 
 
 class Sink(Protocol[T]):
@@ -47,20 +46,20 @@ def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -
         sinks.append(AlertmanagerSink(settings, session))
     alerts_file = settings.effective_alerts_file()
     if alerts_file is not None:
-        sinks.append(JsonlSink[Alert](alerts_file, name="alerts_file"))
+        sinks.append(JsonlSink[Alert](alerts_file, Alert.model_dump_json, name="alerts_file"))
     if not settings.alertmanager_url:
         sinks.append(ConsoleSink())
     return sinks
 
 
-def build_event_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[EnrichedEvent]]:
+def build_event_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[EnrichedRecord]]:
     from services.correlator.sinks.jsonl import JsonlSink
     from services.correlator.sinks.loki import LokiSink
 
-    sinks: list[Sink[EnrichedEvent]] = []
+    sinks: list[Sink[EnrichedRecord]] = []
     if settings.loki_url:
         sinks.append(LokiSink(settings, session))
     events_file = settings.effective_events_file()
     if events_file is not None:
-        sinks.append(JsonlSink[EnrichedEvent](events_file, name="events_file"))
+        sinks.append(JsonlSink[EnrichedRecord](events_file, one_line, name="events_file"))
     return sinks

@@ -16,30 +16,41 @@ from typing import Generic, TypeVar
 
 import aiohttp
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from services.correlator.sinks import Maintained, Sink, build_alert_sinks, build_event_sinks
 from services.correlator.sinks.batching import LingeringBus
+from services.correlator.sinks.record import EnrichedRecord, decode_enriched
 from services.correlator.sinks.settings import SinksSettings
 from services.shared import topics
 from services.shared.alert import Alert
 from services.shared.bus import Bus, Message
 from services.shared.consumer_stage import ConsumerStage
 from services.shared.dlq import dead_letter
-from services.shared.errors import SinkError
-from services.shared.event import EnrichedEvent
+from services.shared.errors import ParseError, SinkError
 from services.shared.metrics import ERRORS, SINK_RETRIES
 
 log = structlog.get_logger()
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T")
+Decode = Callable[[bytes], T]  # a message's value as the stream's record, or ParseError
+
+
+def decode_alert(value: bytes) -> Alert:
+    """An alert record, fully validated: alerts are few, and every field of one ends up in Alertmanager."""
+    try:
+        return Alert.model_validate_json(value)
+    except ValidationError as exc:
+        raise ParseError("invalid_record", str(exc.errors()[0]["msg"])) from None
 
 
 class DeliveryHandler(Generic[T]):
-    def __init__(self, stage: str, bus: Bus, model: type[T], sinks: list[Sink[T]], max_backoff_seconds: float) -> None:
+    def __init__(
+        self, stage: str, bus: Bus, decode: Decode[T], sinks: list[Sink[T]], max_backoff_seconds: float
+    ) -> None:
         self._stage = stage
         self._bus = bus
-        self._model = model
+        self._decode = decode
         self._sinks = sinks
         self._max_backoff = max_backoff_seconds
 
@@ -47,13 +58,13 @@ class DeliveryHandler(Generic[T]):
         records: list[tuple[T, Message]] = []
         for message in messages:
             try:
-                records.append((self._model.model_validate_json(message.value), message))
-            except ValidationError as exc:
+                records.append((self._decode(message.value), message))
+            except ParseError as exc:
                 await dead_letter(
                     self._bus,
                     stage=self._stage,
-                    error_type="invalid_record",
-                    reason=str(exc.errors()[0]["msg"]),
+                    error_type=exc.error_type,
+                    reason=exc.reason,
                     original=message.value,
                     key=message.key,
                 )
@@ -107,7 +118,7 @@ class DeliveryStage(Generic[T]):
         bus: Bus,
         *,
         topic: str,
-        model: type[T],
+        decode: Decode[T],
         build: Callable[[SinksSettings, aiohttp.ClientSession], list[Sink[T]]],
         drain_on_stop: bool,
         linger: tuple[float, int] | None = None,
@@ -116,7 +127,7 @@ class DeliveryStage(Generic[T]):
         self._settings = settings
         self._bus = bus
         self._topic = topic
-        self._model = model
+        self._decode = decode
         self._build = build
         self._drain_on_stop = drain_on_stop
         self._linger = linger
@@ -136,7 +147,7 @@ class DeliveryStage(Generic[T]):
                 group=f"siem-{self.name.replace('_', '-')}",
                 topic=self._topic,
                 handle=DeliveryHandler(
-                    self.name, self._bus, self._model, sinks, self._settings.sink_max_backoff_seconds
+                    self.name, self._bus, self._decode, sinks, self._settings.sink_max_backoff_seconds
                 ),
                 max_records=self._settings.consumer_max_records,
                 drain_on_stop=self._drain_on_stop,
@@ -154,19 +165,19 @@ def alert_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) ->
         settings,
         bus,
         topic=topics.ALERTS,
-        model=Alert,
+        decode=decode_alert,
         build=build_alert_sinks,
         drain_on_stop=drain_on_stop,
     )
 
 
-def event_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) -> DeliveryStage[EnrichedEvent]:
+def event_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) -> DeliveryStage[EnrichedRecord]:
     return DeliveryStage(
         "event_delivery",
         settings,
         bus,
         topic=topics.ENRICHED,
-        model=EnrichedEvent,
+        decode=decode_enriched,
         build=build_event_sinks,
         drain_on_stop=drain_on_stop,
         linger=(settings.loki_batch_wait_seconds, settings.loki_batch_max_bytes) if settings.loki_url else None,

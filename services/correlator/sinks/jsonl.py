@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
-
-from pydantic import BaseModel
 
 from services.shared.errors import SinkError
 from services.shared.metrics import SINK_SENT
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T")
 
 
 class JsonlSink(Generic[T]):
-    def __init__(self, path: Path, name: str = "jsonl") -> None:
+    """Appends `line(record)` (one JSON object, no newline) for each record."""
+
+    def __init__(self, path: Path, line: Callable[[T], str], name: str = "jsonl") -> None:
         self.name = name
         self._path = path
+        self._line = line
 
     async def send(self, records: list[T]) -> None:
-        lines = "".join(record.model_dump_json() + "\n" for record in records)
+        lines = "".join(self._line(record) + "\n" for record in records)
         try:
             await asyncio.to_thread(self._append, lines)
         except OSError as exc:

@@ -2,21 +2,23 @@
 
 The stream labels are a contract (docs/sinks/loki-labels.md): dashboards and every alert's
 `hunt` query select on them. Everything with many values stays in the line (the
-EnrichedEvent JSON, `id` at top level) or in structured metadata.
+EnrichedEvent JSON as consumed, `id` at top level) or in structured metadata.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
 
+from services.correlator.sinks.record import EnrichedFields, EnrichedRecord
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.errors import SinkError
 from services.shared.event import EnrichedEvent
@@ -28,24 +30,49 @@ LEVELS = ("informational", "low", "medium", "high", "critical")  # Sigma's level
 MAX_LABEL_VALUE_CHARS = 64
 TRUNCATED = "…[truncated]"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _ERROR_EXCERPT_CHARS = 300
 
 
-def loki_labels(event: EnrichedEvent, event_labels: list[str]) -> dict[str, str]:
+def loki_labels(event: EnrichedFields | EnrichedEvent, event_labels: Sequence[str]) -> dict[str, str]:
     """The stream labels of one event: bounded by construction, never ids, addresses or user names."""
-    labels = {
-        "module": event.event.module,
-        "dataset": event.event.dataset,
-        "level": highest_level(event),
-        "product": event.logsource.product,
-        "service": event.logsource.service,
-        **{name: event.labels.get(name) for name in event_labels},
-    }
+    return dict(stream_labels(event, event_labels))
+
+
+def stream_labels(event: EnrichedFields | EnrichedEvent, event_labels: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The same labels as sorted (name, value) pairs: the key entries are grouped into streams by."""
+    return _stream_labels(
+        event.event.module,
+        event.event.dataset,
+        highest_level(event),
+        event.logsource.product,
+        event.logsource.service,
+        tuple([(name, event.labels.get(name)) for name in event_labels]),
+    )
+
+
+# Few distinct label sets occur (they are bounded by design), so most events cost one lookup here.
+@lru_cache(maxsize=4096)
+def _stream_labels(
+    module: str,
+    dataset: str | None,
+    level: str,
+    product: str | None,
+    service: str | None,
+    event_labels: tuple[tuple[str, str | None], ...],
+) -> tuple[tuple[str, str], ...]:
+    labels = (("module", module), ("dataset", dataset), ("level", level), ("product", product), ("service", service))
     # An empty label is no label to Loki; a long value is a sender's mistake, not a new stream per event.
-    return {name: value.strip()[:MAX_LABEL_VALUE_CHARS] for name, value in labels.items() if value and value.strip()}
+    return tuple(
+        sorted(
+            (name, value.strip()[:MAX_LABEL_VALUE_CHARS])
+            for name, value in labels + event_labels
+            if value and value.strip()
+        )
+    )
 
 
-def highest_level(event: EnrichedEvent) -> str:
+def highest_level(event: EnrichedFields | EnrichedEvent) -> str:
     """The level of the most severe rule the event matched; "none" when it matched none."""
     if not event.matches:
         return "none"
@@ -54,24 +81,24 @@ def highest_level(event: EnrichedEvent) -> str:
     return LEVELS[best] if best >= 0 else "unknown"
 
 
-def loki_line(event: EnrichedEvent, max_bytes: int) -> str:
+def loki_line(record: EnrichedRecord, max_bytes: int) -> str:
     """The event as one JSON line of at most `max_bytes`; an oversize one is cut and marked, never refused.
 
-    `raw` and `message` (the free-form parts) are shortened first so the line stays JSON and
-    `| json | id=...` still finds it; only if that is not enough is the line itself cut.
+    A record that fits is the line as it is. For one that does not, `raw` and `message` (the
+    free-form parts) are shortened first so the line stays JSON and `| json | id=...` still
+    finds it; only if that is not enough is the line itself cut.
     """
-    document = event.model_dump(mode="json", exclude_none=True)
-    line = orjson.dumps(document)
-    if len(line) <= max_bytes:
-        return line.decode()
-    document["truncated"] = {"original_bytes": len(line)}
+    if record.size <= max_bytes:
+        return record.line
+    document = orjson.loads(record.line)
+    document["truncated"] = {"original_bytes": record.size}
     for name in ("raw", "message"):
-        if name in document:
+        if document.get(name) is not None:
             document[name] = _shortened(document, name, max_bytes)
             line = orjson.dumps(document)
             if len(line) <= max_bytes:
                 return line.decode()
-    return _cut_utf8(line, max_bytes - len(TRUNCATED.encode())) + TRUNCATED
+    return _cut_utf8(orjson.dumps(document), max_bytes - len(TRUNCATED.encode())) + TRUNCATED
 
 
 def _shortened(document: dict[str, Any], name: str, max_bytes: int) -> str:
@@ -92,44 +119,46 @@ def _cut_utf8(data: bytes, size: int) -> str:
 
 
 def timestamp_ns(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+    return (moment - _EPOCH) // _MICROSECOND * 1000
 
 
-@dataclass(frozen=True, slots=True)
-class _Labelled:
+class _Labelled(NamedTuple):  # immutable, and cheaper to build than a frozen dataclass: one per event
     labels: tuple[tuple[str, str], ...]
     entry: Entry
+    size: int  # the line's length in bytes
 
 
-def build_loki_pushes(events: list[EnrichedEvent], settings: SinksSettings) -> list[list[Stream]]:
+def build_loki_pushes(records: list[EnrichedRecord], settings: SinksSettings) -> list[list[Stream]]:
     """The push requests for a batch of events (pure: golden-tested).
 
     Entries are ordered by timestamp, cut into pushes of at most `loki_batch_max_bytes` of
     lines, and grouped by stream within each push, so every stream reaches Loki in order.
     """
     labelled = sorted(
-        (_labelled(event, settings) for event in events), key=lambda x: (x.entry.timestamp_ns, x.entry.line)
+        (_labelled(record, settings) for record in records), key=lambda x: (x.entry.timestamp_ns, x.entry.line)
     )
     pushes: list[list[_Labelled]] = []
     size = settings.loki_batch_max_bytes
     for item in labelled:
-        line_bytes = len(item.entry.line.encode())
-        if not pushes or size + line_bytes > settings.loki_batch_max_bytes:
+        if not pushes or size + item.size > settings.loki_batch_max_bytes:
             pushes.append([])
             size = 0
         pushes[-1].append(item)
-        size += line_bytes
+        size += item.size
     return [_streams(push) for push in pushes]
 
 
-def _labelled(event: EnrichedEvent, settings: SinksSettings) -> _Labelled:
+def _labelled(record: EnrichedRecord, settings: SinksSettings) -> _Labelled:
+    event = record.fields
     metadata: dict[str, str] = {}
     if settings.loki_structured_metadata:
         metadata["event_id"] = event.id
         if event.matches:
             metadata["rule_ids"] = ",".join(m.id for m in event.matches)
-    labels = tuple(sorted(loki_labels(event, settings.loki_event_labels).items()))
-    return _Labelled(labels, Entry(timestamp_ns(event.time), loki_line(event, settings.loki_max_line_bytes), metadata))
+    labels = stream_labels(event, settings.loki_event_labels)
+    line = loki_line(record, settings.loki_max_line_bytes)
+    size = record.size if line is record.line else len(line.encode())
+    return _Labelled(labels, Entry(timestamp_ns(event.time), line, metadata), size)
 
 
 def _streams(push: list[_Labelled]) -> list[Stream]:
@@ -163,10 +192,10 @@ class LokiSink:
             pair = f"{settings.loki_username}:{settings.loki_password.get_secret_value()}"
             self._headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
 
-    async def send(self, events: list[EnrichedEvent]) -> None:
-        for streams in build_loki_pushes(events, self._settings):
+    async def send(self, records: list[EnrichedRecord]) -> None:
+        for streams in build_loki_pushes(records, self._settings):
             await self._post(self._encode(streams))
-        SINK_SENT.labels(self.name).inc(len(events))
+        SINK_SENT.labels(self.name).inc(len(records))
 
     def _encode(self, streams: list[Stream]) -> bytes:
         if self._settings.loki_format == "protobuf":

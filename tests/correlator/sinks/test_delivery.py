@@ -14,6 +14,7 @@ import orjson
 from services.correlator.sinks.batching import LingeringConsumer
 from services.correlator.sinks.delivery import DeliveryHandler
 from services.correlator.sinks.loki import LokiSink
+from services.correlator.sinks.record import decode_enriched
 from services.correlator.sinks.settings import SinksSettings
 from services.shared import topics
 from services.shared.bus import Message, Record
@@ -37,26 +38,29 @@ def _event(n: int, age: timedelta = timedelta()) -> EnrichedEvent:
 async def _deliver(loki: LokiGateway, tenant: str, messages: list[Message], bus: MemoryBus) -> dict[str, int]:
     settings = SinksSettings(loki_url=loki.url, loki_tenant=tenant)
     async with aiohttp.ClientSession() as session:
-        handler = DeliveryHandler("event_delivery", bus, EnrichedEvent, [LokiSink(settings, session)], 0.2)
+        handler = DeliveryHandler("event_delivery", bus, decode_enriched, [LokiSink(settings, session)], 0.2)
         return await handler(messages)
 
 
 async def test_a_refused_event_alone_goes_to_the_dead_letter_topic(loki: LokiGateway, tenant: str) -> None:
-    """In a batch where Loki refuses one event (too old), the others are stored and only that one is dead-lettered."""
+    """Loki refuses one event (too old) and two records are not events: the others are stored, those dead-lettered."""
     bus = MemoryBus(capacity=100)
     dlq = bus.consumer("test", [topics.DLQ])
     await dlq.start()
     events = [_event(0), _event(1, age=timedelta(days=8)), _event(2)]
-    messages = [_message(n, e) for n, e in enumerate(events)] + [_message(3, b"not json")]
+    messages = [_message(n, e) for n, e in enumerate(events)] + [_message(3, b"not json"), _message(4, b'{"id":"x"}')]
     await _deliver(loki, tenant, messages, bus)
     stored = query_range(loki.loki_url, tenant, '{module="system"}')
     assert sorted(orjson.loads(e.line)["id"] for e in stored) == ["evt-0", "evt-2"]
     dead = await dlq.getmany(timeout_ms=100, max_records=10)
     assert [(m.value, m.header("siem.error_type")) for m in dead] == [
         (b"not json", b"invalid_record"),
+        (b'{"id":"x"}', b"invalid_record"),
         (messages[1].value, b"loki_refused"),
     ]
-    assert b"too old" in (dead[1].header("siem.reason") or b"")
+    assert b"malformed" in (dead[0].header("siem.reason") or b"")
+    assert b"`time`" in (dead[1].header("siem.reason") or b"")
+    assert b"too old" in (dead[2].header("siem.reason") or b"")
 
 
 async def test_loki_failing_for_a_while_is_retried_until_it_takes_the_batch(loki: LokiGateway, tenant: str) -> None:

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from services.correlator.hunt import hunt_query
 from services.correlator.sinks.loki import LokiSink
+from services.correlator.sinks.record import record_of
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import RuleRef
 from services.shared.errors import ConfigError, SinkError
@@ -46,7 +47,8 @@ def _events(n: int, **changes: Any) -> list[EnrichedEvent]:
 
 async def _send(url: str, tenant: str, events: list[EnrichedEvent], **settings: Any) -> None:
     async with aiohttp.ClientSession() as session:
-        await LokiSink(SinksSettings(loki_url=url, loki_tenant=tenant, **settings), session).send(events)
+        sink = LokiSink(SinksSettings(loki_url=url, loki_tenant=tenant, **settings), session)
+        await sink.send([record_of(e) for e in events])
 
 
 def _stored(loki: LokiGateway, tenant: str, query: str = '{module="system"}') -> list[str]:
