@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from services.correlator.sinks.loki import LokiSink
+from services.correlator.sinks.record import record_of
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.event import EnrichedEvent
 from tests.conftest import CORPUS
@@ -49,7 +50,9 @@ def seeded(loki_service: LokiService) -> Seeded:
 
     async def push() -> None:
         async with aiohttp.ClientSession() as session:
-            await LokiSink(SinksSettings(loki_url=loki_service.url, loki_tenant=tenant), session).send(events)
+            await LokiSink(SinksSettings(loki_url=loki_service.url, loki_tenant=tenant), session).send(
+                [record_of(e) for e in events]
+            )
 
     asyncio.run(push())
     return Seeded(loki_service.url, tenant, events)

@@ -19,6 +19,7 @@ import aiohttp
 
 from services.correlator.hunt import hunt_query
 from services.correlator.sinks.loki import LokiSink
+from services.correlator.sinks.record import record_of
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import RuleRef
 from services.shared.event import EnrichedEvent
@@ -95,7 +96,9 @@ def test_a_sender_chosen_id_survives_the_link(loki_service: LokiService, tenant:
 
     async def push() -> None:
         async with aiohttp.ClientSession() as session:
-            await LokiSink(SinksSettings(loki_url=loki_service.url, loki_tenant=tenant), session).send([event])
+            await LokiSink(SinksSettings(loki_url=loki_service.url, loki_tenant=tenant), session).send(
+                [record_of(event)]
+            )
 
     asyncio.run(push())
     [row] = rows(loki_service.url, tenant)
