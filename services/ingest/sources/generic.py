@@ -20,6 +20,7 @@ from services.shared.event import Event, LogSource
 _TIME_KEYS = ("time", "@timestamp", "timestamp")
 _ECS_KEYS = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
 _EPOCH_MS_THRESHOLD = 10**11  # larger epoch numbers are milliseconds
+_GENERIC = LogSource(product="generic")  # frozen: one instance serves every event without a logsource
 
 
 class GenericSource:
@@ -52,17 +53,25 @@ def to_event(item: Any, received: datetime) -> Event:
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
     event_time = next((item[k] for k in _TIME_KEYS if item.get(k) is not None), None)
-    fields: dict[str, Any] = {k: item[k] for k in _ECS_KEYS if isinstance(item.get(k), dict)}
-    return Event(
+    logsource = item.get("logsource")
+    message = item.get("message")
+    # One validation of one dict: pydantic checks the nested sets in the same pass, in its core.
+    document: dict[str, Any] = {k: item[k] for k in _ECS_KEYS if isinstance(item.get(k), dict)}
+    document.update(
         id=str(item["id"]) if item.get("id") not in (None, "") else uuid.uuid4().hex,
         time=_parse_time(event_time) if event_time is not None else received,
         ingested=received,
-        logsource=LogSource.model_validate(item.get("logsource") or {"product": "generic"}),
-        message=item.get("message") if isinstance(item.get("message"), str) else None,
+        logsource=_logsource(logsource) if logsource else _GENERIC,
+        message=message if isinstance(message, str) else None,
         labels=item.get("labels") or {},
         raw=item,
-        **fields,
     )
+    return Event.model_validate(document)
+
+
+def _logsource(value: Any) -> LogSource:
+    # Validated on its own, so a bad logsource is reported as before (`product: …`, not `logsource.product: …`).
+    return LogSource.model_validate(value)
 
 
 def _parse_time(value: Any) -> datetime:
