@@ -42,7 +42,7 @@ class GenericSource:
         for item_line, item, original in items:
             where = f"line {item_line}: " if item_line else ""
             try:
-                parsed.events.append(to_event(item, now))
+                parsed.accept(to_event(item, now), original)
             except (ValueError, TypeError) as exc:
                 parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
         return parsed
@@ -52,11 +52,13 @@ def to_event(item: Any, received: datetime) -> Event:
     """Map one posted object to the envelope; raises ValueError with a readable reason."""
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
-    event_time = next((item[k] for k in _TIME_KEYS if item.get(k) is not None), None)
-    logsource = item.get("logsource")
-    message = item.get("message")
+    event_time = None
+    for key in _TIME_KEYS:
+        if (event_time := item.get(key)) is not None:
+            break
+    logsource, message = item.get("logsource"), item.get("message")
     # One validation of one dict: pydantic checks the nested sets in the same pass, in its core.
-    document: dict[str, Any] = {k: item[k] for k in _ECS_KEYS if isinstance(item.get(k), dict)}
+    document: dict[str, Any] = {k: value for k in _ECS_KEYS if isinstance(value := item.get(k), dict)}
     document.update(
         id=str(item["id"]) if item.get("id") not in (None, "") else uuid.uuid4().hex,
         time=_parse_time(event_time) if event_time is not None else received,
