@@ -1,5 +1,12 @@
-"""A moving-window request limit per caller (a token, a client certificate, or an address when there are
-no tokens), counted in memory by the `limits` library, as the webhook receiver does."""
+"""A request limit per caller (a token, a client certificate, or an address when there are no tokens),
+counted in memory by the `limits` library.
+
+The strategy is `limits`' sliding window counter: the current and the previous window's counts,
+the previous one weighted by how much of it still overlaps the moving window. It refuses what a
+moving window would, give or take that approximation, with two counters per caller instead of a
+timestamp per request, and without the moving window's expiry pass that hands every caller's
+list to a thread (`asyncio.to_thread`) after each request.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 _NAMESPACE = "ingest"
 
@@ -18,7 +25,7 @@ class RateLimiter:
 
     def __init__(self, limit: str | None) -> None:
         self._item: RateLimitItem | None = parse(limit) if limit else None
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     async def retry_after_seconds(self, key: str) -> int:
         """0 when `key` may go now (its request is counted), else the whole seconds until it may."""

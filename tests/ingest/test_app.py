@@ -16,6 +16,7 @@ from services.ingest.settings import IngestSettings
 from services.shared import topics
 from services.shared.bus import Message, Record
 from services.shared.bus.memory import MemoryBus
+from services.shared.event import Event
 from services.shared.http import Readiness
 from tests.ingest.conftest import MakeClient
 from tests.ingest.memory import read_topic
@@ -39,7 +40,8 @@ async def test_one_object_is_accepted_and_put_on_the_events_topic(make_client: M
     envelope = orjson.loads(message.value)
     assert (message.key, envelope["id"], envelope["message"]) == (b"evt-1", "evt-1", "hi")
     assert envelope["raw"] == {"id": "evt-1", "message": "hi"}
-    assert envelope["logsource"] == {"product": "generic", "service": None, "category": None}
+    assert envelope["logsource"] == {"product": "generic"}  # null fields are left out
+    assert "user" not in envelope and Event.model_validate_json(message.value).user is None
 
 
 async def test_ndjson_bad_line_is_reported_and_dead_lettered(make_client: MakeClient, bus: MemoryBus) -> None:

@@ -54,7 +54,7 @@ async def test_protobuf_push_built_with_lokis_own_proto(
     sshd, app = await _events(bus)
     assert sshd["labels"] == {"job": "varlogs", "host": "web-1", "filename": "/var/log/auth.log", "tenant": "team-a"}
     assert sshd["time"] == "2023-11-14T22:13:20.123456Z"  # the agent's timestamp
-    assert sshd["logsource"] == {"product": "linux", "service": "sshd", "category": None}
+    assert sshd["logsource"] == {"product": "linux", "service": "sshd"}  # null fields are left out
     assert (sshd["event"]["action"], sshd["event"]["outcome"]) == ("ssh_login", "failure")
     assert (sshd["user"]["name"], sshd["source"]["ip"], sshd["host"]["name"]) == ("root", "203.0.113.7", "web-1")
     assert app["labels"] == {"namespace": "shop", "pod": "web-7d9", "container": "app", "tenant": "team-a"}

@@ -1,6 +1,9 @@
-"""The per-caller request limit: a moving window per key, with the wait until the window frees a slot."""
+"""The per-caller request limit: a sliding window per key, with the wait until the window frees a slot."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,23 @@ async def test_limit_per_key_with_retry_after() -> None:
     assert [await limiter.retry_after_seconds("a") for _ in range(2)] == [0, 0]
     assert 1 <= await limiter.retry_after_seconds("a") <= 60
     assert await limiter.retry_after_seconds("b") == 0
+
+
+async def test_counting_stays_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting hands nothing to a thread: each request's hit is counted in the event loop itself."""
+    handed: list[object] = []
+    to_thread = asyncio.to_thread
+
+    async def recording(function: Any, /, *args: Any) -> Any:
+        handed.append(function)
+        return await to_thread(function, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", recording)
+    limiter = RateLimiter("1000/second")
+    for _ in range(20):
+        assert await limiter.retry_after_seconds("a") == 0
+        await asyncio.sleep(0.001)  # let the storage's expiry task run
+    assert handed == []
 
 
 async def test_no_limit_when_unset() -> None:

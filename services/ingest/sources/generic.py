@@ -20,6 +20,7 @@ from services.shared.event import Event, LogSource
 _TIME_KEYS = ("time", "@timestamp", "timestamp")
 _ECS_KEYS = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
 _EPOCH_MS_THRESHOLD = 10**11  # larger epoch numbers are milliseconds
+_GENERIC = LogSource(product="generic")  # frozen: one instance serves every event without a logsource
 
 
 class GenericSource:
@@ -41,7 +42,7 @@ class GenericSource:
         for item_line, item, original in items:
             where = f"line {item_line}: " if item_line else ""
             try:
-                parsed.events.append(to_event(item, now))
+                parsed.accept(to_event(item, now), original)
             except (ValueError, TypeError) as exc:
                 parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
         return parsed
@@ -51,18 +52,30 @@ def to_event(item: Any, received: datetime) -> Event:
     """Map one posted object to the envelope; raises ValueError with a readable reason."""
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
-    event_time = next((item[k] for k in _TIME_KEYS if item.get(k) is not None), None)
-    fields: dict[str, Any] = {k: item[k] for k in _ECS_KEYS if isinstance(item.get(k), dict)}
-    return Event(
+    event_time = None
+    for key in _TIME_KEYS:
+        if (event_time := item.get(key)) is not None:
+            break
+    logsource, message = item.get("logsource"), item.get("message")
+    # One validation of one dict: pydantic checks the nested sets in the same pass, in its core. An empty
+    # `event` set is given too: the model's default would build it in Python, costing more than the rest.
+    document: dict[str, Any] = {"event": {}}
+    document.update((k, value) for k in _ECS_KEYS if isinstance(value := item.get(k), dict))
+    document.update(
         id=str(item["id"]) if item.get("id") not in (None, "") else uuid.uuid4().hex,
         time=_parse_time(event_time) if event_time is not None else received,
         ingested=received,
-        logsource=LogSource.model_validate(item.get("logsource") or {"product": "generic"}),
-        message=item.get("message") if isinstance(item.get("message"), str) else None,
+        logsource=_logsource(logsource) if logsource else _GENERIC,
+        message=message if isinstance(message, str) else None,
         labels=item.get("labels") or {},
         raw=item,
-        **fields,
     )
+    return Event.model_validate(document)
+
+
+def _logsource(value: Any) -> LogSource:
+    # Validated on its own, so a bad logsource is reported as before (`product: …`, not `logsource.product: …`).
+    return LogSource.model_validate(value)
 
 
 def _parse_time(value: Any) -> datetime:

@@ -61,7 +61,7 @@ def parse_jenkins(body: bytes, received: datetime) -> Parsed:
     items = json_documents(body, parsed)
     for number, item, original in items:
         try:
-            parsed.events.append(to_event(item, received))
+            parsed.accept(to_event(item, received), original)
         except (ValueError, TypeError) as exc:
             where = f"line {number}: " if number else ""
             parsed.rejected.append(Rejected("invalid_jenkins_event", where + describe(exc), original, number))

@@ -40,7 +40,7 @@ def parse_audit(body: bytes, received: datetime) -> Parsed:
     for position, item, original in _items(body, parsed):
         where = f"item {position}: " if position else ""
         try:
-            parsed.events.append(to_event(item, received))
+            parsed.accept(to_event(item, received), original)
         except (ValueError, TypeError) as exc:
             parsed.rejected.append(Rejected("invalid_audit_event", where + describe(exc), original, position))
     if not parsed.events and not parsed.rejected:

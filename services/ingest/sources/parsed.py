@@ -26,6 +26,15 @@ class Rejected:
 class Parsed:
     events: list[Event] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    # The posted JSON text of an event's `raw`, by the event's position in `events`, where a source has it:
+    # publishing splices it into the envelope instead of serialising the payload it was just decoded from.
+    raw_json: dict[int, bytes] = field(default_factory=dict)
+
+    def accept(self, event: Event, raw_json: bytes | None = None) -> None:
+        """Add an event; `raw_json`, when given, must be JSON text that decodes to `event.raw`."""
+        if raw_json is not None:
+            self.raw_json[len(self.events)] = raw_json
+        self.events.append(event)
 
 
 class Source(Protocol):
