@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -15,6 +16,10 @@ from services.shared.errors import ConfigError
 from services.shared.http import Readiness
 
 log = structlog.get_logger()
+
+# Under load the default (a young-generation collection every 700 allocations) cost an ingest
+# process more than parsing did; 10,000 keeps the collections, just fewer (measured in issue 10).
+_GC_YOUNG_THRESHOLD = 10_000
 
 
 class Stage(Protocol):
@@ -55,6 +60,7 @@ async def serve(service: Service, host: str, shutdown_timeout_seconds: float = 2
         runners.append(runner)
     stoppers = [asyncio.Event() for _ in service.stages]
     tasks = [asyncio.create_task(s.run(stop), name=s.name) for s, stop in zip(service.stages, stoppers, strict=True)]
+    _settle_garbage_collector()
     service.readiness.ready = True
     log.info("service_started", ports=[port for _, port in service.listeners], stages=[s.name for s in service.stages])
 
@@ -83,3 +89,11 @@ async def serve(service: Service, host: str, shutdown_timeout_seconds: float = 2
     await service.bus.close()
     log.info("service_stopped", exit_code=exit_code)
     return exit_code
+
+
+def _settle_garbage_collector() -> None:
+    """Start-up objects (rules, settings, libraries) live as long as the process: frozen, no collection rescans them."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, older, oldest)
