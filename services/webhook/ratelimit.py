@@ -11,7 +11,7 @@ import ipaddress
 
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from services.webhook.settings import Network
 
@@ -36,12 +36,16 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[Network
 
 
 class SourceRateLimit:
-    """A moving window per client address, in memory (one receiver process owns its counters)."""
+    """A sliding window counter per client address, in memory (one receiver process owns its counters).
+
+    Like ingest's limiter: two counters per client instead of a timestamp per request, and no
+    expiry pass handed to a thread after every request, as `limits`' moving window does.
+    """
 
     def __init__(self, limit: RateLimitItem, trusted: list[Network]) -> None:
         self._limit = limit
         self._trusted = trusted
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def client(self, peer: str | None, forwarded_for: str | None) -> str:
         return client_ip(peer, forwarded_for, self._trusted)
