@@ -24,6 +24,7 @@ from services.shared import topics
 from services.shared.bus.memory import MemoryBus
 from services.shared.http import Readiness
 from services.shared.logging import configure_logging
+from services.shared.runtime import settle_garbage_collector
 
 
 async def _bare(request: web.Request) -> web.Response:
@@ -62,6 +63,7 @@ async def serve(kind: str, port: int) -> None:
         readiness.ready = True
         app = create_app(settings, bus, readiness)
         asyncio.get_running_loop().create_task(_drain(bus))
+        settle_garbage_collector()  # as `siem run` does once started
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

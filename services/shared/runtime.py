@@ -60,7 +60,7 @@ async def serve(service: Service, host: str, shutdown_timeout_seconds: float = 2
         runners.append(runner)
     stoppers = [asyncio.Event() for _ in service.stages]
     tasks = [asyncio.create_task(s.run(stop), name=s.name) for s, stop in zip(service.stages, stoppers, strict=True)]
-    _settle_garbage_collector()
+    settle_garbage_collector()
     service.readiness.ready = True
     log.info("service_started", ports=[port for _, port in service.listeners], stages=[s.name for s in service.stages])
 
@@ -91,7 +91,7 @@ async def serve(service: Service, host: str, shutdown_timeout_seconds: float = 2
     return exit_code
 
 
-def _settle_garbage_collector() -> None:
+def settle_garbage_collector() -> None:
     """Start-up objects (rules, settings, libraries) live as long as the process: frozen, no collection rescans them."""
     gc.collect()
     gc.freeze()
