@@ -22,6 +22,7 @@ from services.correlator.metrics import LATE_HITS, OPEN_WINDOWS
 from services.correlator.rules.correlation import CorrelationRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
+from services.correlator.window_store import Codes, WindowStore, group_key, group_of
 from services.correlator.windows import Entry, Window, judged_at_close
 from services.shared.alert import Alert, Scalar, alert_id
 
@@ -50,9 +51,12 @@ class CorrelationEngine:
         self._lateness = lateness_seconds
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
-        self._windows: dict[int, dict[tuple[str, str], Window]] = defaultdict(dict)
-        # Windows judged at their end, by when that is: (closes at, tie-breaker, window key)
-        self._closing: dict[int, list[tuple[float, int, tuple[str, str]]]] = defaultdict(list)
+        self._rule_codes: Codes[str] = Codes()
+        self._module_codes: Codes[tuple[str, ...]] = Codes()
+        self._windows: dict[int, WindowStore] = {}
+        # Windows judged at their end, by when that is: (closes at, tie-breaker, correlation id, group key)
+        self._closing: dict[int, list[tuple[float, int, str, str]]] = defaultdict(list)
+        self._judged_at_close: dict[str, bool] = {}  # per correlation id, for the current rule set
         self._newest: dict[int, float] = {}
         self._sequence = itertools.count()
         self._observed = 0
@@ -67,16 +71,18 @@ class CorrelationEngine:
         if rule is None:  # the rule was removed by a reload: nothing waits for this hit any more
             return Correlated()
         moment = hit.time.timestamp()
-        if moment < self.watermark(partition):
+        newest = self._newest.get(partition)
+        if newest is not None and moment < newest - self._lateness:
             LATE_HITS.inc()
             return Correlated(late=True)
-        self._newest[partition] = max(self._newest.get(partition, moment), moment)
+        if newest is None or moment > newest:
+            self._newest[partition] = newest = moment
+        watermark = newest - self._lateness
         result = Correlated()
-        self._close_due(partition, self.watermark(partition), result)
-        windows = self._windows[partition]
-        key = (rule.ref.id, hit.key())
-        window = windows.setdefault(key, Window(group=dict(hit.group)))
-        first = hit.first_time.timestamp() if hit.first_time else moment
+        if self._closing[partition]:
+            self._close_due(partition, watermark, result)
+        windows = self._store(partition)
+        correlation_id, key = rule.ref.id, group_key(hit.group)
         entry = Entry(
             moment,
             next(self._sequence),
@@ -85,16 +91,24 @@ class CorrelationEngine:
             hit.value,
             tuple(hit.modules),
             hit.count,
-            first,
+            hit.first_time.timestamp() if hit.first_time else moment,
         )
-        if window.add(entry):
-            if judged_at_close(rule):
-                heapq.heappush(self._closing[partition], (window.closes_at(rule), next(self._sequence), key))
+        window = windows.get(correlation_id, key)
+        if window is None:
+            window = Window.holding(entry)
+        elif not window.add(entry):
+            window = None  # the same evidence again: nothing changed
+        if window is not None:
+            if self._judged(rule):
+                heapq.heappush(
+                    self._closing[partition], (window.closes_at(rule), next(self._sequence), correlation_id, key)
+                )
             else:
-                window.evict_before(self.watermark(partition) - rule.timespan_seconds)
+                window.evict_before(watermark - rule.timespan_seconds)
                 fired = window.fire(rule, since=moment)
                 if fired:
-                    self._raise(rule, window.group, fired, result)
+                    self._raise(rule, group_of(key, rule.group_by), fired, result)
+            windows.put(correlation_id, key, window)
         self._observed += 1
         # Sweeping walks every window: doing it once per as many hits as there are windows keeps it O(1) a hit.
         if self._observed >= self._next_sweep:
@@ -109,23 +123,37 @@ class CorrelationEngine:
             self._close_due(partition, float("inf"), result)
         return result
 
+    def _store(self, partition: int) -> WindowStore:
+        store = self._windows.get(partition)
+        if store is None:
+            store = self._windows[partition] = WindowStore(self._rule_codes, self._module_codes)
+        return store
+
+    def _judged(self, rule: CorrelationRule) -> bool:
+        judged = self._judged_at_close.get(rule.ref.id)
+        if judged is None:
+            judged = self._judged_at_close[rule.ref.id] = judged_at_close(rule)
+        return judged
+
     def _close_due(self, partition: int, watermark: float, result: Correlated) -> None:
         """Windows with an upper-bound condition are judged once the watermark passes their end."""
         closing = self._closing[partition]
-        windows = self._windows[partition]
+        windows = self._store(partition)
         while closing and closing[0][0] < watermark:
-            _, _, key = heapq.heappop(closing)
-            window, rule = windows.get(key), self.rules.correlations.get(key[0])
+            _, _, correlation_id, key = heapq.heappop(closing)
+            window, rule = windows.get(correlation_id, key), self.rules.correlations.get(correlation_id)
             if window is None or rule is None:
                 continue
             for span in window.close(rule, watermark):
-                self._raise(rule, window.group, span, result)
+                self._raise(rule, group_of(key, rule.group_by), span, result)
             if window.entries:
-                heapq.heappush(closing, (window.closes_at(rule), next(self._sequence), key))
+                heapq.heappush(closing, (window.closes_at(rule), next(self._sequence), correlation_id, key))
+            windows.put(correlation_id, key, window)
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; windows of correlations that still exist keep counting."""
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
+        self._judged_at_close = {}
         self.rules = rules
 
     def forget(self, partitions: set[int]) -> None:
@@ -141,9 +169,7 @@ class CorrelationEngine:
 
     def _sweep(self, partition: int) -> None:
         watermark = self.watermark(partition)
-        windows = self._windows[partition]
-        for key in [k for k, w in windows.items() if w.newest() < watermark - self._timespan(k[0])]:
-            del windows[key]
+        self._store(partition).sweep(lambda correlation_id: watermark - self._timespan(correlation_id))
         OPEN_WINDOWS.set(self.open_windows())
 
     def _timespan(self, correlation_id: str) -> float:
