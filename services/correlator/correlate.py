@@ -23,7 +23,7 @@ from services.correlator.rules.correlation import CorrelationRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
 from services.correlator.window_store import Codes, WindowStore, group_key, group_of
-from services.correlator.windows import Entry, Window, judged_at_close
+from services.correlator.windows import Entry, Window, judged_at_close, one_hit_can_fire
 from services.shared.alert import Alert, Scalar, alert_id
 
 MAX_EVENT_IDS = 1000  # an alert lists at most this many events; `count` has them all
@@ -56,7 +56,9 @@ class CorrelationEngine:
         self._windows: dict[int, WindowStore] = {}
         # Windows judged at their end, by when that is: (closes at, tie-breaker, correlation id, group key)
         self._closing: dict[int, list[tuple[float, int, str, str]]] = defaultdict(list)
-        self._judged_at_close: dict[str, bool] = {}  # per correlation id, for the current rule set
+        # Per correlation id, for the current rule set: judged at its close; fires on a single hit
+        self._judged_at_close: dict[str, bool] = {}
+        self._one_hit_fires: dict[str, bool] = {}
         self._newest: dict[int, float] = {}
         self._sequence = itertools.count()
         self._observed = 0
@@ -81,8 +83,7 @@ class CorrelationEngine:
         result = Correlated()
         if self._closing[partition]:
             self._close_due(partition, watermark, result)
-        windows = self._store(partition)
-        correlation_id, key = rule.ref.id, group_key(hit.group)
+        key = group_key(hit.group)
         entry = Entry(
             moment,
             next(self._sequence),
@@ -93,28 +94,41 @@ class CorrelationEngine:
             hit.count,
             hit.first_time.timestamp() if hit.first_time else moment,
         )
-        window = windows.get(correlation_id, key)
-        if window is None:
-            window = Window.holding(entry)
-        elif not window.add(entry):
-            window = None  # the same evidence again: nothing changed
-        if window is not None:
-            if self._judged(rule):
-                heapq.heappush(
-                    self._closing[partition], (window.closes_at(rule), next(self._sequence), correlation_id, key)
-                )
-            else:
-                window.evict_before(watermark - rule.timespan_seconds)
-                fired = window.fire(rule, since=moment)
-                if fired:
-                    self._raise(rule, group_of(key, rule.group_by), fired, result)
-            windows.put(correlation_id, key, window)
+        self._place(rule, partition, key, entry, watermark, result)
         self._observed += 1
         # Sweeping walks every window: doing it once per as many hits as there are windows keeps it O(1) a hit.
         if self._observed >= self._next_sweep:
             self._sweep(partition)
-            self._next_sweep = self._observed + max(_SWEEP_EVERY, len(windows))
+            self._next_sweep = self._observed + max(_SWEEP_EVERY, len(self._store(partition)))
         return result
+
+    def _place(
+        self, rule: CorrelationRule, partition: int, key: str, entry: Entry, watermark: float, result: Correlated
+    ) -> None:
+        """Add the entry to its window: one with an upper bound waits for its close, any other may fire now."""
+        windows = self._store(partition)
+        window = windows.get(rule.ref.id, key)
+        judged = self._judged(rule)
+        if window is None:
+            if judged or not self._one_hit_can_fire(rule):  # the usual first hit: nothing to decide yet
+                windows.put_new(rule.ref.id, key, entry)
+                if judged:
+                    self._close_later(partition, entry.time + rule.timespan_seconds, rule.ref.id, key)
+                return
+            window = Window.holding(entry)
+        elif not window.add(entry):
+            return  # the same evidence again (a redelivery): nothing changes
+        if judged:
+            self._close_later(partition, window.closes_at(rule), rule.ref.id, key)
+        else:
+            window.evict_before(watermark - rule.timespan_seconds)
+            fired = window.fire(rule, since=entry.time)
+            if fired:
+                self._raise(rule, group_of(key, rule.group_by), fired, result)
+        windows.put(rule.ref.id, key, window)
+
+    def _close_later(self, partition: int, closes_at: float, correlation_id: str, key: str) -> None:
+        heapq.heappush(self._closing[partition], (closes_at, next(self._sequence), correlation_id, key))
 
     def flush(self) -> Correlated:
         """Judge every window still open, as if time had moved past them all (end of a replay)."""
@@ -135,6 +149,12 @@ class CorrelationEngine:
             judged = self._judged_at_close[rule.ref.id] = judged_at_close(rule)
         return judged
 
+    def _one_hit_can_fire(self, rule: CorrelationRule) -> bool:
+        can = self._one_hit_fires.get(rule.ref.id)
+        if can is None:
+            can = self._one_hit_fires[rule.ref.id] = one_hit_can_fire(rule)
+        return can
+
     def _close_due(self, partition: int, watermark: float, result: Correlated) -> None:
         """Windows with an upper-bound condition are judged once the watermark passes their end."""
         closing = self._closing[partition]
@@ -147,13 +167,13 @@ class CorrelationEngine:
             for span in window.close(rule, watermark):
                 self._raise(rule, group_of(key, rule.group_by), span, result)
             if window.entries:
-                heapq.heappush(closing, (window.closes_at(rule), next(self._sequence), correlation_id, key))
+                self._close_later(partition, window.closes_at(rule), correlation_id, key)
             windows.put(correlation_id, key, window)
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; windows of correlations that still exist keep counting."""
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
-        self._judged_at_close = {}
+        self._judged_at_close, self._one_hit_fires = {}, {}
         self.rules = rules
 
     def forget(self, partitions: set[int]) -> None:

@@ -92,8 +92,10 @@ class CorrelationHandler:
                     original=message.value,
                     key=message.key,
                 )
-            out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
-            out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in result.hits]
+            if result.alerts:
+                out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
+            if result.hits:
+                out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in result.hits]
         await _produce(self._bus, out)
         return {"alerts": len(out[topics.ALERTS]), "late": late, "replayed": replayed}
 

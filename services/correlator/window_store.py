@@ -79,12 +79,20 @@ class WindowStore:
 
     def put(self, correlation_id: str, group_key: str, window: Window) -> None:
         """Keep `window` (packed when it is one hit): it must be put back after every change."""
+        entry = window.only_entry()
+        packed = self._pack(entry) if entry is not None else None
+        self._groups(correlation_id)[group_key] = window if packed is None else packed
+
+    def put_new(self, correlation_id: str, group_key: str, entry: Entry) -> None:
+        """Start the window of `group_key` with its first hit (what `put` of Window.holding(entry) keeps)."""
+        packed = self._pack(entry)
+        self._groups(correlation_id)[group_key] = Window.holding(entry) if packed is None else packed
+
+    def _groups(self, correlation_id: str) -> dict[str, Window | bytes]:
         groups = self._windows.get(correlation_id)
         if groups is None:
             groups = self._windows[correlation_id] = {}
-        entry = window.only_entry()
-        packed = self._pack(entry) if entry is not None else None
-        groups[group_key] = window if packed is None else packed
+        return groups
 
     def sweep(self, horizon: Callable[[str], float]) -> None:
         """Drop the windows whose newest evidence is older than their correlation's `horizon`."""

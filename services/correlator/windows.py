@@ -110,6 +110,15 @@ class Window:
         return None
 
 
+def one_hit_can_fire(rule: CorrelationRule) -> bool:
+    """Whether a window of a single hit could meet the condition (for counts and temporal kinds, it rarely can)."""
+    if rule.type in ("event_count", "temporal"):
+        return rule.condition.holds(1)
+    if rule.type == "temporal_ordered":
+        return len(rule.rules) == 1
+    return True  # value_*: depends on the value
+
+
 def _satisfied(rule: CorrelationRule, span: list[Entry]) -> bool:
     kind = rule.type
     if kind == "event_count":
