@@ -72,7 +72,8 @@ class WindowStore:
         return sum(len(groups) for groups in self._windows.values())
 
     def get(self, correlation_id: str, group_key: str) -> Window | None:
-        found = self._windows.get(correlation_id, {}).get(group_key)
+        groups = self._windows.get(correlation_id)
+        found = groups.get(group_key) if groups is not None else None
         if isinstance(found, bytes):
             return Window.holding(self._unpack(found))
         return found
