@@ -46,11 +46,7 @@ class Hit(msgspec.Struct, frozen=True, kw_only=True):
         return self.to_json().decode()
 
     def key(self) -> str:
-        """Correlation and group: every hit of one window goes to the same partition.
-
-        A str, not orjson's bytes: those keep orjson's 4 KiB output buffer, and a window key
-        lives as long as its window (a million live windows would hold 4 GB of it).
-        """
+        """Correlation and group (sorted): the record key, so every hit of one window goes to the same partition."""
         return orjson.dumps([self.correlation, self.group], option=orjson.OPT_SORT_KEYS).decode()
 
 
