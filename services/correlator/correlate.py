@@ -189,7 +189,7 @@ class CorrelationEngine:
 
     def _sweep(self, partition: int) -> None:
         watermark = self.watermark(partition)
-        self._store(partition).sweep(lambda correlation_id: watermark - self._timespan(correlation_id))
+        self._store(partition).sweep(watermark, self._timespan)
         OPEN_WINDOWS.set(self.open_windows())
 
     def _timespan(self, correlation_id: str) -> float:

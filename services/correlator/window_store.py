@@ -67,6 +67,7 @@ class WindowStore:
         self._rules = rules
         self._modules = modules
         self._windows: dict[str, dict[str, Window | bytes]] = {}  # correlation id -> group key -> window
+        self._floor: dict[str, float] = {}  # correlation id -> no window is older than this (see `sweep`)
 
     def __len__(self) -> int:
         return sum(len(groups) for groups in self._windows.values())
@@ -95,13 +96,26 @@ class WindowStore:
             groups = self._windows[correlation_id] = {}
         return groups
 
-    def sweep(self, horizon: Callable[[str], float]) -> None:
-        """Drop the windows whose newest evidence is older than their correlation's `horizon`."""
+    def sweep(self, watermark: float, timespan: Callable[[str], float]) -> None:
+        """Drop the windows whose newest evidence is older than `watermark` minus their correlation's timespan.
+
+        Hits behind the watermark are refused as late, so a window changed after a sweep is no
+        older than that sweep's watermark: while the horizon has not passed the oldest window
+        left by the last sweep, or that sweep's watermark, nothing can have expired.
+        """
         for correlation_id, groups in self._windows.items():
-            before = horizon(correlation_id)
-            expired = [key for key, newest in self._newest(groups) if newest < before]
+            horizon = watermark - timespan(correlation_id)
+            if horizon <= self._floor.get(correlation_id, float("-inf")):
+                continue
+            expired, floor = [], watermark
+            for key, newest in self._newest(groups):
+                if newest < horizon:
+                    expired.append(key)
+                elif newest < floor:
+                    floor = newest
             for key in expired:
                 del groups[key]
+            self._floor[correlation_id] = floor
 
     def _newest(self, groups: dict[str, Window | bytes]) -> Iterator[tuple[str, float]]:
         for key, window in groups.items():

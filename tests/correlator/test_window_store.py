@@ -78,7 +78,7 @@ def test_sweep_drops_windows_older_than_the_horizon_packed_or_not() -> None:
     windows.put_new(CORRELATION, old, Entry(9.999, 1, RULE, ("a",)))
     windows.put_new(CORRELATION, edge, Entry(10.0, 2, RULE, ("b",)))
     windows.put(CORRELATION, KEY, Window.holding(Entry(5.0, 3, RULE, ("c",), 10**30)))
-    windows.sweep(lambda correlation_id: 10.0)
+    windows.sweep(20.0, lambda correlation_id: 10.0)
     assert len(windows) == 1 and windows.get(CORRELATION, edge) is not None
 
 
@@ -97,3 +97,17 @@ def test_group_values_of_other_types_are_other_groups() -> None:
     assert len(keys) == 4
     assert [group_of(group_key(g), ("n",)) for g in groups] == groups
     assert [type(group_of(group_key(g), ("n",))["n"]) for g in groups] == [int, float, bool, str]
+
+
+def test_a_sweep_after_a_sweep_still_finds_what_expired_since() -> None:
+    """Skipping scans while nothing can have expired must not keep a window past its horizon."""
+    windows = store()
+    windows.put_new(CORRELATION, KEY, Entry(100.0, 1, RULE, ("a",)))
+    windows.sweep(100.0, lambda correlation_id: 10.0)  # horizon 90: it stays
+    windows.put_new(CORRELATION, group_key({"source.ip": "new"}), Entry(105.0, 2, RULE, ("b",)))
+    windows.sweep(105.0, lambda correlation_id: 10.0)  # horizon 95: nothing older, no scan needed
+    assert len(windows) == 2
+    windows.sweep(110.001, lambda correlation_id: 10.0)  # horizon 100.001: the first goes
+    assert len(windows) == 1 and windows.get(CORRELATION, KEY) is None
+    windows.sweep(115.001, lambda correlation_id: 10.0)
+    assert len(windows) == 0
