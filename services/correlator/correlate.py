@@ -22,7 +22,8 @@ from services.correlator.metrics import LATE_HITS, OPEN_WINDOWS
 from services.correlator.rules.correlation import CorrelationRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
-from services.correlator.windows import Entry, Window, judged_at_close
+from services.correlator.window_store import Codes, WindowStore, group_key, group_of
+from services.correlator.windows import Entry, Window, judged_at_close, one_hit_can_fire
 from services.shared.alert import Alert, Scalar, alert_id
 
 MAX_EVENT_IDS = 1000  # an alert lists at most this many events; `count` has them all
@@ -50,9 +51,14 @@ class CorrelationEngine:
         self._lateness = lateness_seconds
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
-        self._windows: dict[int, dict[tuple[str, str], Window]] = defaultdict(dict)
-        # Windows judged at their end, by when that is: (closes at, tie-breaker, window key)
-        self._closing: dict[int, list[tuple[float, int, tuple[str, str]]]] = defaultdict(list)
+        self._rule_codes: Codes[str] = Codes()
+        self._module_codes: Codes[tuple[str, ...]] = Codes()
+        self._windows: dict[int, WindowStore] = {}
+        # Windows judged at their end, by when that is: (closes at, tie-breaker, correlation id, group key)
+        self._closing: dict[int, list[tuple[float, int, str, str]]] = defaultdict(list)
+        # Per correlation id, for the current rule set: judged at its close; fires on a single hit
+        self._judged_at_close: dict[str, bool] = {}
+        self._one_hit_fires: dict[str, bool] = {}
         self._newest: dict[int, float] = {}
         self._sequence = itertools.count()
         self._observed = 0
@@ -67,16 +73,17 @@ class CorrelationEngine:
         if rule is None:  # the rule was removed by a reload: nothing waits for this hit any more
             return Correlated()
         moment = hit.time.timestamp()
-        if moment < self.watermark(partition):
+        newest = self._newest.get(partition)
+        if newest is not None and moment < newest - self._lateness:
             LATE_HITS.inc()
             return Correlated(late=True)
-        self._newest[partition] = max(self._newest.get(partition, moment), moment)
+        if newest is None or moment > newest:
+            self._newest[partition] = newest = moment
+        watermark = newest - self._lateness
         result = Correlated()
-        self._close_due(partition, self.watermark(partition), result)
-        windows = self._windows[partition]
-        key = (rule.ref.id, hit.key())
-        window = windows.setdefault(key, Window(group=dict(hit.group)))
-        first = hit.first_time.timestamp() if hit.first_time else moment
+        if self._closing[partition]:
+            self._close_due(partition, watermark, result)
+        key = group_key(hit.group)
         entry = Entry(
             moment,
             next(self._sequence),
@@ -85,22 +92,43 @@ class CorrelationEngine:
             hit.value,
             tuple(hit.modules),
             hit.count,
-            first,
+            hit.first_time.timestamp() if hit.first_time else moment,
         )
-        if window.add(entry):
-            if judged_at_close(rule):
-                heapq.heappush(self._closing[partition], (window.closes_at(rule), next(self._sequence), key))
-            else:
-                window.evict_before(self.watermark(partition) - rule.timespan_seconds)
-                fired = window.fire(rule, since=moment)
-                if fired:
-                    self._raise(rule, window.group, fired, result)
+        self._place(rule, partition, key, entry, watermark, result)
         self._observed += 1
         # Sweeping walks every window: doing it once per as many hits as there are windows keeps it O(1) a hit.
         if self._observed >= self._next_sweep:
             self._sweep(partition)
-            self._next_sweep = self._observed + max(_SWEEP_EVERY, len(windows))
+            self._next_sweep = self._observed + max(_SWEEP_EVERY, len(self._store(partition)))
         return result
+
+    def _place(
+        self, rule: CorrelationRule, partition: int, key: str, entry: Entry, watermark: float, result: Correlated
+    ) -> None:
+        """Add the entry to its window: one with an upper bound waits for its close, any other may fire now."""
+        windows = self._store(partition)
+        window = windows.get(rule.ref.id, key)
+        judged = self._judged(rule)
+        if window is None:
+            if judged or not self._one_hit_can_fire(rule):  # the usual first hit: nothing to decide yet
+                windows.put_new(rule.ref.id, key, entry)
+                if judged:
+                    self._close_later(partition, entry.time + rule.timespan_seconds, rule.ref.id, key)
+                return
+            window = Window.holding(entry)
+        elif not window.add(entry):
+            return  # the same evidence again (a redelivery): nothing changes
+        if judged:
+            self._close_later(partition, window.closes_at(rule), rule.ref.id, key)
+        else:
+            window.evict_before(watermark - rule.timespan_seconds)
+            fired = window.fire(rule, since=entry.time)
+            if fired:
+                self._raise(rule, group_of(key, rule.group_by), fired, result)
+        windows.put(rule.ref.id, key, window)
+
+    def _close_later(self, partition: int, closes_at: float, correlation_id: str, key: str) -> None:
+        heapq.heappush(self._closing[partition], (closes_at, next(self._sequence), correlation_id, key))
 
     def flush(self) -> Correlated:
         """Judge every window still open, as if time had moved past them all (end of a replay)."""
@@ -109,23 +137,43 @@ class CorrelationEngine:
             self._close_due(partition, float("inf"), result)
         return result
 
+    def _store(self, partition: int) -> WindowStore:
+        store = self._windows.get(partition)
+        if store is None:
+            store = self._windows[partition] = WindowStore(self._rule_codes, self._module_codes)
+        return store
+
+    def _judged(self, rule: CorrelationRule) -> bool:
+        judged = self._judged_at_close.get(rule.ref.id)
+        if judged is None:
+            judged = self._judged_at_close[rule.ref.id] = judged_at_close(rule)
+        return judged
+
+    def _one_hit_can_fire(self, rule: CorrelationRule) -> bool:
+        can = self._one_hit_fires.get(rule.ref.id)
+        if can is None:
+            can = self._one_hit_fires[rule.ref.id] = one_hit_can_fire(rule)
+        return can
+
     def _close_due(self, partition: int, watermark: float, result: Correlated) -> None:
         """Windows with an upper-bound condition are judged once the watermark passes their end."""
         closing = self._closing[partition]
-        windows = self._windows[partition]
+        windows = self._store(partition)
         while closing and closing[0][0] < watermark:
-            _, _, key = heapq.heappop(closing)
-            window, rule = windows.get(key), self.rules.correlations.get(key[0])
+            _, _, correlation_id, key = heapq.heappop(closing)
+            window, rule = windows.get(correlation_id, key), self.rules.correlations.get(correlation_id)
             if window is None or rule is None:
                 continue
             for span in window.close(rule, watermark):
-                self._raise(rule, window.group, span, result)
+                self._raise(rule, group_of(key, rule.group_by), span, result)
             if window.entries:
-                heapq.heappush(closing, (window.closes_at(rule), next(self._sequence), key))
+                self._close_later(partition, window.closes_at(rule), correlation_id, key)
+            windows.put(correlation_id, key, window)
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; windows of correlations that still exist keep counting."""
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
+        self._judged_at_close, self._one_hit_fires = {}, {}
         self.rules = rules
 
     def forget(self, partitions: set[int]) -> None:
@@ -141,9 +189,7 @@ class CorrelationEngine:
 
     def _sweep(self, partition: int) -> None:
         watermark = self.watermark(partition)
-        windows = self._windows[partition]
-        for key in [k for k, w in windows.items() if w.newest() < watermark - self._timespan(k[0])]:
-            del windows[key]
+        self._store(partition).sweep(watermark, self._timespan)
         OPEN_WINDOWS.set(self.open_windows())
 
     def _timespan(self, correlation_id: str) -> float:

@@ -8,6 +8,7 @@ keeps the windows. Each commits only after what it produced was acknowledged.
 
 from __future__ import annotations
 
+import msgspec
 from pydantic import ValidationError
 
 from services.correlator.correlate import CorrelationEngine
@@ -66,9 +67,16 @@ class CorrelationHandler:
         late = replayed = 0
         for message in messages:
             try:
-                hit = Hit.model_validate_json(message.value)
-            except ValidationError as exc:
-                await _dead_letter(self._bus, "correlation", "invalid_hit", exc, message)
+                hit = Hit.from_json(message.value)
+            except msgspec.DecodeError as exc:  # malformed JSON, or a field of the wrong shape (ValidationError)
+                await dead_letter(
+                    self._bus,
+                    stage="correlation",
+                    error_type="invalid_hit",
+                    reason=str(exc),
+                    original=message.value,
+                    key=message.key,
+                )
                 continue
             result = self.engine.observe(hit, message.partition)
             if message.replayed:
@@ -84,8 +92,10 @@ class CorrelationHandler:
                     original=message.value,
                     key=message.key,
                 )
-            out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
-            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key().encode()) for h in result.hits]
+            if result.alerts:
+                out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
+            if result.hits:
+                out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in result.hits]
         await _produce(self._bus, out)
         return {"alerts": len(out[topics.ALERTS]), "late": late, "replayed": replayed}
 

@@ -13,22 +13,24 @@ from __future__ import annotations
 
 import bisect
 import statistics
-from dataclasses import dataclass, field
+
+import msgspec
 
 from services.correlator.rules.correlation import CorrelationRule
 from services.shared.alert import Scalar
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True, order=True, gc=False):
+    """One hit in a window. Ordered by time, then arrival: `sequence` is unique, so later fields never decide."""
+
     time: float  # event time, epoch seconds
     sequence: int  # arrival order, to keep equal times stable
-    rule: str = field(compare=False)
-    event_ids: tuple[str, ...] = field(compare=False)
-    value: object = field(compare=False, default=None)
-    modules: tuple[str, ...] = field(compare=False, default=())
-    count: int = field(compare=False, default=1)  # events behind it (more than one when chained)
-    first: float = field(compare=False, default=0.0)  # earliest event time behind it
+    rule: str
+    event_ids: tuple[str, ...]
+    value: Scalar = None
+    modules: tuple[str, ...] = ()
+    count: int = 1  # events behind it (more than one when chained)
+    first: float = 0.0  # earliest event time behind it
 
 
 def judged_at_close(rule: CorrelationRule) -> bool:
@@ -38,12 +40,26 @@ def judged_at_close(rule: CorrelationRule) -> bool:
     )
 
 
-@dataclass(slots=True)
 class Window:
-    group: dict[str, Scalar] = field(default_factory=dict)
-    entries: list[Entry] = field(default_factory=list)
-    seen: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)  # evidence -> its time
-    latest: float = float("-inf")  # the newest evidence time, counted or consumed
+    __slots__ = ("entries", "latest", "seen")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.seen: dict[tuple[str, tuple[str, ...]], float] = {}  # evidence -> its time
+        self.latest = float("-inf")  # the newest evidence time, counted or consumed
+
+    @classmethod
+    def holding(cls, entry: Entry) -> Window:
+        """A window of this one hit."""
+        window = cls()
+        window.add(entry)
+        return window
+
+    def only_entry(self) -> Entry | None:
+        """The window's one hit, when that hit is all it remembers (nothing consumed, nothing else seen)."""
+        if len(self.entries) == 1 and len(self.seen) == 1 and self.latest == self.entries[0].time:
+            return self.entries[0]
+        return None
 
     def add(self, entry: Entry) -> bool:
         """Adds the hit unless the same evidence was already counted; returns whether it was new."""
@@ -92,6 +108,15 @@ class Window:
                 del self.entries[start : end + 1]
                 return span
         return None
+
+
+def one_hit_can_fire(rule: CorrelationRule) -> bool:
+    """Whether a window of a single hit could meet the condition (for counts and temporal kinds, it rarely can)."""
+    if rule.type in ("event_count", "temporal"):
+        return rule.condition.holds(1)
+    if rule.type == "temporal_ordered":
+        return len(rule.rules) == 1
+    return True  # value_*: depends on the value
 
 
 def _satisfied(rule: CorrelationRule, span: list[Entry]) -> bool:

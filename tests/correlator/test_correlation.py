@@ -738,6 +738,31 @@ def test_forgotten_partition_starts_empty(tmp_path: Path) -> None:
     assert [a.event_ids for a in engine.observe(hit(51), partition=3).alerts] == [["e50", "e51"]]
 
 
+def test_windows_past_their_timespan_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups never seen again do not stay in memory: a sweep drops windows older than watermark − timespan."""
+    import services.correlator.correlate as correlate
+
+    monkeypatch.setattr(correlate, "_SWEEP_EVERY", 10)
+    rules = burst_rules(tmp_path)
+    engine = CorrelationEngine(rules, lateness_seconds=0)
+
+    def hit(seconds: float, user: str) -> Hit:
+        moment = T0 + timedelta(seconds=seconds)
+        return Hit(
+            correlation=uid("burst"),
+            rule=uid("fail"),
+            time=moment,
+            event_ids=[f"{user}@{seconds}"],
+            group={"user.name": user},
+        )
+
+    for n in range(100):
+        engine.observe(hit(n * 60, f"user{n}"))  # one a minute, each its own group; the timespan is 10 minutes
+    assert engine.open_windows() <= 10 + 11  # at most a sweep's worth beyond the 11 still in their timespan
+    (alert,) = engine.observe(hit(99 * 60 + 600, "user99")).alerts  # the newest is still there, to the second
+    assert alert.event_ids == ["user99@5940", "user99@6540"]
+
+
 def test_redelivered_event_counts_once(tmp_path: Path) -> None:
     """The same event (same id) seen twice is one event to an event_count correlation."""
     rules = burst_rules(tmp_path)
