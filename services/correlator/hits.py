@@ -41,10 +41,6 @@ class Hit(msgspec.Struct, frozen=True, kw_only=True):
         """The record value for `siem.hits`."""
         return _ENCODER.encode(self)
 
-    def model_dump_json(self) -> str:
-        """The pydantic model's name for `to_json`, kept until stage 1 calls `to_json` (delete it then)."""
-        return self.to_json().decode()
-
     def key(self) -> str:
         """Correlation and group (sorted): the record key, so every hit of one window goes to the same partition."""
         return orjson.dumps([self.correlation, self.group], option=orjson.OPT_SORT_KEYS).decode()

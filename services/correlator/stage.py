@@ -42,7 +42,7 @@ class DetectionHandler:
                 continue
             detection = self.engine.evaluate(event)
             out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in detection.alerts]
-            out[topics.HITS] += [Record(h.model_dump_json().encode(), h.key().encode()) for h in detection.hits]
+            out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in detection.hits]
             out[topics.ENRICHED].append(Record(with_matches(message.value, detection.matches), message.key))
         self.engine.flush_metrics()
         await _produce(self._bus, out)

@@ -68,7 +68,11 @@ class Condition:
     bounds: tuple[tuple[str, float], ...]
 
     def holds(self, value: float) -> bool:
-        return all(_OPERATORS[op](value, bound) for op, bound in self.bounds)
+        # A loop, not all() over a generator: this runs per hit in stage 2, and the generator cost 5x.
+        for op, bound in self.bounds:
+            if not _OPERATORS[op](value, bound):
+                return False
+        return True
 
     def __str__(self) -> str:
         return " and ".join(f"{op} {bound:g}" for op, bound in self.bounds)
