@@ -33,8 +33,22 @@ LOKI_MODULE = "github.com/grafana/loki/v3"
 CACHE = Path(os.environ.get("SIEM_CACHE_DIR", Path.home() / ".cache" / "siem")) / f"loki-{LOKI_VERSION}"
 BINARY = CACHE / "loki"
 BUILD_TIMEOUT_SECONDS = 40 * 60
-# Tenants with limits of their own (runtime overrides), for tests of Loki's 429.
+# Tenants with limits of their own (runtime overrides): one for tests of Loki's 429, and one
+# sized as operators size a SIEM's tenant (a whole pipeline's volume), for the benchmarks:
+# Loki's default of 4 MB/s per tenant would measure that limit, not the pipeline.
 SLOW_TENANT = "slow-tenant"
+BULK_TENANT = "bulk-tenant"
+_OVERRIDES = f"""\
+overrides:
+  {SLOW_TENANT}:
+    ingestion_rate_mb: 0.01
+    ingestion_burst_size_mb: 0.02
+  {BULK_TENANT}:
+    ingestion_rate_mb: 512
+    ingestion_burst_size_mb: 1024
+    per_stream_rate_limit: 512MB
+    per_stream_rate_limit_burst: 1GB
+"""
 
 
 def build_loki() -> Path:
@@ -105,9 +119,7 @@ class LokiService:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "loki.yml"
         config.write_text(self._config())
-        (self.data_dir / "overrides.yml").write_text(
-            f"overrides:\n  {SLOW_TENANT}:\n    ingestion_rate_mb: 0.01\n    ingestion_burst_size_mb: 0.02\n"
-        )
+        (self.data_dir / "overrides.yml").write_text(_OVERRIDES)
         log = (self.data_dir / "loki.log").open("wb")
         self._process = subprocess.Popen(
             [str(binary), f"-config.file={config}"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
