@@ -44,12 +44,20 @@ PROBE_EVERY = 100  # one event in a hundred is the pipeline's own test event, wh
 
 
 def _bodies(ctx: Context, first: int, count: int, name: str) -> tuple[Path, int]:
-    """`count` events from the recorded set (unique ids), times set to now, in batches of BATCH."""
+    """`count` events from the recorded set (unique ids), times set to now, in batches of BATCH.
+
+    Past the end of the set it starts again with the ids suffixed by the lap: an id posted twice
+    would match the first copy's delivery and give a negative latency.
+    """
     now = datetime.now(UTC).isoformat()
+    lines = read_lines(ctx.recorded.generic)
     items = []
-    for number, line in enumerate(read_lines(ctx.recorded.generic)[first : first + count]):
-        item = orjson.loads(line)
+    for number, position in enumerate(range(first, first + count)):
+        lap, index = divmod(position, len(lines))
+        item = orjson.loads(lines[index])
         item["time"] = now
+        if lap:
+            item["id"] = f"{item['id']}-{lap}"
         if number % PROBE_EVERY == 0:
             item = {"id": f"probe-{item['id']}", "time": now, "event": {"action": "siem-test"}}
         items.append(orjson.dumps(item))
@@ -236,7 +244,7 @@ def _targets(section: Section, rounds: list[Round]) -> None:
             "" if met_rate else f"{TARGET_RATE / sustained:,.1f}× too slow" if sustained else "nothing delivered",
         )
     )
-    met_p99 = p99 <= TARGET_P99_SECONDS
+    met_p99 = 0 <= p99 <= TARGET_P99_SECONDS  # a negative latency is a broken measurement, not a fast one
     section.targets.append(
         lambda _: Target(
             "End to end: p99 ingest accept → alert in Alertmanager at 50 % load",

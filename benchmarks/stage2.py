@@ -44,7 +44,7 @@ def run(ctx: Context) -> Section:
         [
             f"live windows at the end: {result['open_windows']:,}; alerts: {result['alerts']}",
             f"RSS before the first hit {before_mib:,.0f} MiB (interpreter, pySigma, rules); peak RSS "
-            f"{peak_mib:,.0f} MiB (resource.getrusage ru_maxrss); {per_key:,.0f} bytes per live key",
+            f"{peak_mib:,.0f} MiB (VmHWM of the worker process); {per_key:,.0f} bytes per live key",
             "each sample is a chunk of 20,000 hits: first only decoded, then handled (interleaved chunk by chunk); "
             "the engine sweeps expired windows once per as many hits as there are windows, so a sweep's cost is spread",
         ],
