@@ -41,7 +41,7 @@ class DetectionHandler:
                 await _dead_letter(self._bus, "correlator", "invalid_envelope", exc, message)
                 continue
             detection = self.engine.evaluate(event)
-            out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in detection.alerts]
+            out[topics.ALERTS] += [Record(a.to_json(), a.rule.id.encode()) for a in detection.alerts]
             out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in detection.hits]
             out[topics.ENRICHED].append(Record(with_matches(message.value, detection.matches), message.key))
         self.engine.flush_metrics()
@@ -93,7 +93,7 @@ class CorrelationHandler:
                     key=message.key,
                 )
             if result.alerts:
-                out[topics.ALERTS] += [Record(a.model_dump_json().encode(), a.rule.id.encode()) for a in result.alerts]
+                out[topics.ALERTS] += [Record(a.to_json(), a.rule.id.encode()) for a in result.alerts]
             if result.hits:
                 out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in result.hits]
         await _produce(self._bus, out)
