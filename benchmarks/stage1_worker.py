@@ -32,6 +32,7 @@ from services.shared import topics
 from services.shared.bus import Message
 from services.shared.bus.memory import MemoryBus, MemoryConsumer
 from services.shared.event import Event
+from services.shared.runtime import settle_garbage_collector
 
 BATCH = 500  # consumer_max_records' default: the batch the service hands its handler
 ENGINE_POOL = 5_000  # envelopes validated up front for the engine-alone variant (cycled)
@@ -121,6 +122,7 @@ def run(
     rules = RuleSet.load([rules_dir])
     load_seconds = time.perf_counter() - started
     stage = Stage1(rules, read_lines(events, limit))
+    settle_garbage_collector()  # as `siem run` does once started: the rules and the recorded set are frozen
     steps: dict[str, Callable[[], int]] = {"decode": stage.decode, "engine": stage.evaluate, "handler": stage.handle}
     samples: dict[str, list[list[float]]] = {name: [] for name in only}
     for _ in range(rounds):
