@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from services.shared import topics
 from services.shared.bus import Message, Record
@@ -160,17 +161,26 @@ class KafkaBus:
         return list(by_partition.items())
 
     async def _send_batch(self, name: str, partition: int, records: list[Record]) -> asyncio.Future[object]:
-        """One partition's records as few record batches as their size allows; settles when all are acked."""
+        """One partition's records as few record batches as their size allows; settles when all are acked.
+
+        Each batch is closed before it is submitted: a closed batch leaves at once instead of
+        lingering for records that `send_many` would never add to it.
+        """
         assert self._producer is not None
         futures = []
         builder = self._producer.create_batch()
         for record in records:
             if builder.append(timestamp=None, key=record.key, value=record.value, headers=list(record.headers)) is None:
-                futures.append(await self._producer.send_batch(builder, name, partition=partition))
+                futures.append(await self._submit(builder, name, partition))
                 builder = self._producer.create_batch()
                 builder.append(timestamp=None, key=record.key, value=record.value, headers=list(record.headers))
-        futures.append(await self._producer.send_batch(builder, name, partition=partition))
+        futures.append(await self._submit(builder, name, partition))
         return asyncio.gather(*futures)
+
+    async def _submit(self, builder: BatchBuilder, name: str, partition: int) -> asyncio.Future[object]:
+        assert self._producer is not None
+        builder.close()
+        return await self._producer.send_batch(builder, name, partition=partition)  # type: ignore[no-any-return]
 
     def consumer(self, group: str, topics: Sequence[str], *, rewind_seconds: float = 0) -> KafkaConsumer:
         return KafkaConsumer(self._settings, group, list(topics), rewind_seconds)
