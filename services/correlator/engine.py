@@ -58,27 +58,30 @@ class DetectionEngine:
         self._evaluated += 1
         # Timing every evaluation would cost more than many rules do: one event in TIMING_SAMPLE is timed.
         timed = self._evaluated % TIMING_SAMPLE == 0
+        stats = self._stats
+        # One loop, no call per candidate: with the index in front, this is most of what a rule costs.
         for rule in self.rules.index.candidates(event.logsource, reader):
-            if self._matches(rule, reader, event, timed):
+            counts = stats[rule.ref.id]
+            started = time.perf_counter() if timed else 0.0
+            try:
+                matched = rule.matches(reader)
+            except Exception as exc:  # one broken rule must not stop the others
+                self._failed(rule, event, exc)
+                matched = False
+            counts[0] += 1
+            if timed:
+                counts[2] += (time.perf_counter() - started) * TIMING_SAMPLE  # stands for the events not timed
+            if matched:
+                counts[1] += 1
                 result.matches.append(rule.ref)
                 self._emit(rule, event, reader, result)
         return result
 
-    def _matches(self, rule: CompiledRule, reader: FieldReader, event: Event, timed: bool) -> bool:
-        stats = self._stats[rule.ref.id]
-        started = time.perf_counter() if timed else 0.0
-        try:
-            matched = rule.matches(reader)
-        except Exception as exc:  # one broken rule must not stop the others
-            RULE_FAILURES.labels(rule.ref.id).inc()
-            ERRORS.labels("correlator", "rule_failed").inc()
-            log.error("rule_failed", rule_id=rule.ref.id, event_id=event.id, error=type(exc).__name__)
-            matched = False
-        stats[0] += 1
-        stats[1] += matched
-        if timed:
-            stats[2] += (time.perf_counter() - started) * TIMING_SAMPLE  # stands for the events not timed
-        return matched
+    @staticmethod
+    def _failed(rule: CompiledRule, event: Event, exc: Exception) -> None:
+        RULE_FAILURES.labels(rule.ref.id).inc()
+        ERRORS.labels("correlator", "rule_failed").inc()
+        log.error("rule_failed", rule_id=rule.ref.id, event_id=event.id, error=type(exc).__name__)
 
     def _emit(self, rule: CompiledRule, event: Event, reader: FieldReader, result: Detection) -> None:
         if self.emit_silenced or rule.ref.id not in self.rules.silenced:
