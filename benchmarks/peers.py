@@ -148,7 +148,7 @@ def _targets(section: Section, ours: Row, samples: dict[str, list[Sample]], has_
             return Target(what, f"≥ {SQLITE_FACTOR:g}×", "no samples", None)
         value, phase = compared
         met = value >= SQLITE_FACTOR if judged else None
-        gap = "" if met is not False else f"{SQLITE_FACTOR / value:,.0f}× short ({value:.2f}× measured)"
+        gap = "" if met is not False else f"{SQLITE_FACTOR / value:,.1f}× short ({value:.2f}× measured)"
         return Target(what, f"≥ {SQLITE_FACTOR:g}×", f"{value:.2f}× ({phase} phase)", met, gap)
 
     def vs_rsigma(reference: float) -> Target:
@@ -158,7 +158,7 @@ def _targets(section: Section, ours: Row, samples: dict[str, list[Sample]], has_
             return Target(what, "within 2× (≥ 0.5×)", "RSigma not measured", None)
         value, phase = compared
         met = value >= RSIGMA_SHARE if judged else None
-        gap = "" if met is not False else f"{RSIGMA_SHARE / value:,.0f}× short ({value:.4f}× measured)"
+        gap = "" if met is not False else f"{RSIGMA_SHARE / value:,.2f}× short ({value:.3f}× measured)"
         return Target(what, "within 2× (≥ 0.5×)", f"{value:.4f}× ({phase} phase)", met, gap)
 
     section.targets += [vs_sqlite, vs_rsigma]

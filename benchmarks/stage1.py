@@ -76,7 +76,7 @@ def _target(ctx: Context, section: Section, table: Table) -> None:
             return Target(TARGET_WHAT, f"≥ {TARGET_SHARE:.0%}", "no samples", None)
         value, phase = compared
         met = value >= TARGET_SHARE
-        gap = "" if met else f"{TARGET_SHARE / value:,.0f}× too slow ({value:.2%} of the ceiling)"
+        gap = "" if met else f"{TARGET_SHARE / value:,.1f}× too slow ({value:.2%} of the ceiling)"
         return Target(TARGET_WHAT, f"≥ {TARGET_SHARE:.0%} of decode", f"{value:.2%} ({phase} phase)", met, gap)
 
     section.targets.append(judge)
