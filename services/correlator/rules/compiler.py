@@ -128,9 +128,9 @@ class _Compiler:
 
     def predicate(self, node: Any) -> Predicate:
         if isinstance(node, ConditionAND):
-            return _all_of([self.predicate(arg) for arg in node.args])
+            return _combined([self.predicate(arg) for arg in node.args], every=True)
         if isinstance(node, ConditionOR):
-            return _any_of(self._merged_or(node.args))
+            return _combined(self._merged_or(node.args), every=False)
         if isinstance(node, ConditionNOT):
             inner = self.predicate(node.args[0])
             return lambda reader: not inner(reader)
@@ -180,23 +180,21 @@ class _Compiler:
         return SigmaExpansion(list[SigmaType](value.replace_placeholders(replacements)))
 
 
-# Conditions are mostly one or two terms: chained `and`/`or` skip the generator `all`/`any` would
-# run per evaluation, which costs more than the terms themselves. Short-circuiting stays the same.
-def _all_of(parts: list[Predicate]) -> Predicate:
+def _combined(parts: list[Predicate], *, every: bool) -> Predicate:
+    """AND (`every`) or OR of the parts, short-circuiting.
+
+    Conditions are mostly one or two terms: chained `and`/`or` skip the generator `all`/`any`
+    would run per evaluation, which costs more than the terms themselves.
+    """
     if len(parts) == 1:
         return parts[0]
     if len(parts) == 2:
         first, second = parts
-        return lambda reader: first(reader) and second(reader)
-    return lambda reader: all(p(reader) for p in parts)
-
-
-def _any_of(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        first, second = parts
+        if every:
+            return lambda reader: first(reader) and second(reader)
         return lambda reader: first(reader) or second(reader)
+    if every:
+        return lambda reader: all(p(reader) for p in parts)
     return lambda reader: any(p(reader) for p in parts)
 
 
