@@ -49,17 +49,19 @@ class ConsumerStage:
         await self._consumer.start()
         try:
             while True:
+                asked = time.perf_counter()
                 messages = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
+                waited = time.perf_counter() - asked
                 if self._on_partitions is not None:
                     self._on_partitions(self._consumer.partitions())
                 if messages:
-                    await self._process(messages)
+                    await self._process(messages, waited)
                 if stopping.is_set() and (not messages or not self._drain_on_stop):
                     return
         finally:
             await self._consumer.stop()
 
-    async def _process(self, messages: list[Message]) -> None:
+    async def _process(self, messages: list[Message], waited: float) -> None:
         started = time.perf_counter()
         MESSAGES_CONSUMED.labels(self.name, self._topic).inc(len(messages))
         stats = await self._handle(messages)
@@ -67,5 +69,10 @@ class ConsumerStage:
         elapsed = time.perf_counter() - started
         BATCH_SECONDS.labels(self.name).observe(elapsed)
         log.info(
-            "batch_processed", stage=self.name, messages=len(messages), duration_ms=round(elapsed * 1000, 1), **stats
+            "batch_processed",
+            stage=self.name,
+            messages=len(messages),
+            duration_ms=round(elapsed * 1000, 1),
+            waited_ms=round(waited * 1000, 1),  # for this batch to arrive: a stage starved by its input shows here
+            **stats,
         )
