@@ -10,11 +10,9 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as grafana
 
 from dashboards.source.panels import (
-    dashboard,
-    datasource_variable,
     event_logs,
     logql,
-    loki_label_variable,
+    loki_dashboard,
     series,
     top,
 )
@@ -31,13 +29,12 @@ FAILED = f'{AUTH} | outcome="failure"'
 
 def build() -> grafana.Dashboard:
     return (
-        dashboard(
+        loki_dashboard(
             UID,
             "SIEM authentication",
             "Logins and other authentications on Linux hosts: outcomes by host, failing addresses and user names.",
-            datasource_variable("loki", "Loki"),
+            '{module="system"}',
         )
-        .with_variable(loki_label_variable("env", '{module="system"}', "Environment"))
         .with_row(grafana.Row("Outcomes"))
         .with_panel(
             series(

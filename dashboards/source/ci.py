@@ -9,11 +9,9 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as grafana
 
 from dashboards.source.panels import (
-    dashboard,
-    datasource_variable,
     event_table,
     logql,
-    loki_label_variable,
+    loki_dashboard,
     series,
     top,
 )
@@ -38,13 +36,12 @@ RUNS = (
 
 def build() -> grafana.Dashboard:
     return (
-        dashboard(
+        loki_dashboard(
             UID,
             "SIEM CI activity",
             "Jenkins builds by result and by job, Jenkins logins and configuration changes, and Git hosts' CI runs.",
-            datasource_variable("loki", "Loki"),
+            '{module=~"jenkins|git"}',
         )
-        .with_variable(loki_label_variable("env", '{module=~"jenkins|git"}', "Environment"))
         .with_row(grafana.Row("Jenkins builds"))
         .with_panel(
             series(

@@ -9,11 +9,9 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as grafana
 
 from dashboards.source.panels import (
-    dashboard,
-    datasource_variable,
     event_table,
     logql,
-    loki_label_variable,
+    loki_dashboard,
     series,
     single,
     top,
@@ -37,13 +35,12 @@ PROTECTION = (
 
 def build() -> grafana.Dashboard:
     return (
-        dashboard(
+        loki_dashboard(
             UID,
             "SIEM Git activity",
             "Pushes, force pushes and branch protection changes reported by the Git hosts' webhooks.",
-            datasource_variable("loki", "Loki"),
+            '{module="git"}',
         )
-        .with_variable(loki_label_variable("env", '{module="git"}', "Environment"))
         .with_row(grafana.Row("Pushes"))
         .with_panel(
             single(

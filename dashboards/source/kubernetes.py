@@ -10,10 +10,9 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as grafana
 
 from dashboards.source.panels import (
-    dashboard,
-    datasource_variable,
     event_table,
     logql,
+    loki_dashboard,
     loki_label_variable,
     series,
     top,
@@ -35,13 +34,12 @@ EXEC = f'{AUDIT} | subresource=~"exec|attach" | stage="ResponseStarted" or code=
 
 def build() -> grafana.Dashboard:
     return (
-        dashboard(
+        loki_dashboard(
             UID,
             "SIEM Kubernetes audit",
             "API server audit events: verbs, users, denied requests, and every exec or attach into a pod.",
-            datasource_variable("loki", "Loki"),
+            '{module="kubernetes"}',
         )
-        .with_variable(loki_label_variable("env", '{module="kubernetes"}', "Environment"))
         .with_variable(loki_label_variable("cluster", '{module="kubernetes"}', "Cluster"))
         .with_row(grafana.Row("Activity"))
         .with_panel(

@@ -77,6 +77,13 @@ def datasource_variable(kind: str, label: str) -> grafana.DatasourceVariable:
     )
 
 
+def loki_dashboard(uid: str, title: str, description: str, streams: str) -> grafana.Dashboard:
+    """A dashboard over Loki alone, with an Environment filter on the `env` label of `streams`."""
+    return dashboard(uid, title, description, datasource_variable("loki", "Loki")).with_variable(
+        loki_label_variable("env", streams, "Environment")
+    )
+
+
 def loki_label_variable(label: str, selector: str, title: str) -> grafana.QueryVariable:
     """A filter on a Loki stream label; "All" is `.*`, which also keeps the streams that lack the label."""
     return (
