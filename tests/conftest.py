@@ -1,18 +1,29 @@
-"""Session-wide real services: one Kafka broker and one Alertmanager, started once, stopped at the end."""
+"""Fixtures every test folder shares: the real Kafka broker and Alertmanager (one per session), the corpus,
+a clean SIEM_ environment for every test, started `siem` processes, and logging put back after a test."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
-from tests.infra import Alertmanager, KafkaBroker, free_kafka_port, free_port
+from tests.infra import Alertmanager, KafkaBroker, SiemProcess, free_kafka_port, free_port
 
 pytest_plugins = ["pytester"]
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings come from the test alone: no SIEM_ variable of the machine running the tests reaches it."""
+    for name in list(os.environ):
+        if name.startswith("SIEM_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +56,22 @@ def corpus() -> Path:
             pytest.fail(f"{CORPUS} is missing in CI")
         pytest.skip("../shared/corpus is not here")
     return CORPUS
+
+
+@pytest.fixture
+def processes() -> Iterator[list[SiemProcess]]:
+    """`siem` processes a test starts; each is terminated when the test ends, passed or failed."""
+    started: list[SiemProcess] = []
+    yield started
+    for process in started:
+        process.terminate()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo configure_logging's global effects (structlog config, context, root handlers) after the test."""
+    handlers = list(logging.getLogger().handlers)
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    logging.getLogger().handlers[:] = handlers

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -40,14 +39,6 @@ def rule(tmp_path: Path) -> tuple[Path, str, str]:
     folder.mkdir()
     (folder / "e2e.yml").write_text(RULE.format(marker=marker, rule_id=rule_id))
     return folder, marker, rule_id
-
-
-@pytest.fixture
-def processes() -> Iterator[list[SiemProcess]]:
-    started: list[SiemProcess] = []
-    yield started
-    for process in started:
-        process.terminate()
 
 
 def _post_event(ingest_url: str, marker: str) -> str:

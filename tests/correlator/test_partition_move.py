@@ -12,29 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.shared.bus import Record
 from services.shared.bus.kafka import KafkaBus
+from tests.correlator.brute_force import ssh_brute_force_rules
 from tests.infra import KafkaBroker, SiemProcess, wait_until
 from tests.shared.bus.kafka_helpers import consume, isolated_settings
-
-RULES = """\
-title: SSH login failure
-id: {failure_id}
-name: ssh_failure
-logsource: {{product: linux, service: sshd}}
-detection:
-  selection: {{event.outcome: failure}}
-  condition: selection
-level: low
----
-title: SSH brute force
-id: {correlation_id}
-correlation:
-  type: event_count
-  rules: [ssh_failure]
-  group-by: [source.ip]
-  timespan: 10m
-  condition: {{gte: 5}}
-level: high
-"""
 
 
 def _failure(number: int, moment: datetime) -> Record:
@@ -64,7 +44,7 @@ def test_a_window_rebuilt_after_its_partition_moves_fires_exactly_once(kafka: Ka
     correlation_id = str(uuid.uuid4())
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "brute.yml").write_text(RULES.format(failure_id=uuid.uuid4(), correlation_id=correlation_id))
+    (rules / "brute.yml").write_text(ssh_brute_force_rules(correlation_id, threshold=5))
     settings = isolated_settings(kafka.bootstrap)
     prefix = settings.kafka_topic_prefix
     env = {

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,15 +20,6 @@ T0 = datetime(2019, 6, 1, 8, 0, tzinfo=UTC)  # long ago: replay runs on event ti
 CHAIN = Path("sigma/sigma-specification/spec-examples/example_failed_logins_followed_by_successful_login.yml")
 OUTER_ID = "b180ead8-d58f-40b2-ae54-c8940995b9b6"
 WINDOWS = LogSource(product="windows", service="security")
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The commands read SIEM_* settings; the caller's environment must not change what they do."""
-    for name in list(os.environ):
-        if name.startswith("SIEM_"):
-            monkeypatch.delenv(name)
-    yield
 
 
 def uid(name: str) -> str:

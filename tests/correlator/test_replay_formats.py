@@ -10,27 +10,7 @@ import pytest
 
 from services.cli import main
 from services.shared.alert import Alert
-
-BRUTE_FORCE = """\
-title: SSH failures
-id: {failure}
-name: ssh_failure
-logsource: {{product: linux, service: sshd}}
-detection:
-  selection: {{event.outcome: failure}}
-  condition: selection
-level: low
----
-title: SSH brute force from one address
-id: {brute}
-correlation:
-  type: event_count
-  rules: [ssh_failure]
-  group-by: [source.ip]
-  timespan: 10m
-  condition: {{gte: 20}}
-level: high
-"""
+from tests.correlator.brute_force import ssh_brute_force_rules
 
 PUSH = """\
 title: Push to {product}
@@ -54,7 +34,7 @@ def test_syslog_replay_of_a_real_sshd_log_finds_brute_force_twice_alike(
 ) -> None:
     """loghub's OpenSSH log, replayed as syslog, raises brute-force alerts, the same ones on a second run."""
     brute = str(uuid.uuid4())
-    (tmp_path / "r.yml").write_text(BRUTE_FORCE.format(failure=uuid.uuid4(), brute=brute))
+    (tmp_path / "r.yml").write_text(ssh_brute_force_rules(brute, threshold=20))
     log = corpus / "linux" / "loghub" / "OpenSSH" / "OpenSSH_2k.log"
     code, alerts, err = _replay(tmp_path, "syslog", log, capsys)
     assert code == 0, err

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import orjson
 import pytest
 import structlog
@@ -15,16 +12,6 @@ from services.shared.settings import CommonSettings
 from tests.infra import wait_until
 from tests.loki.gateway import LokiGateway
 from tests.loki.loki_service import LokiService, query_range
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Undo configure_logging's global effects after the test."""
-    handlers = list(logging.getLogger().handlers)
-    yield
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
-    logging.getLogger().handlers[:] = handlers
 
 
 def test_a_log_line_arrives_in_loki_without_its_secrets(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -36,15 +35,6 @@ class SiemRun:
 
 
 Siem = Callable[..., SiemRun]
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The commands read SIEM_* settings; the caller's environment must not change what they do."""
-    for name in list(os.environ):
-        if name.startswith("SIEM_"):
-            monkeypatch.delenv(name)
-    yield
 
 
 @pytest.fixture

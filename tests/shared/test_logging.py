@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -12,16 +10,6 @@ from structlog.testing import capture_logs
 
 from services.shared.logging import REDACTED, configure_logging, redact_secrets
 from services.shared.settings import CommonSettings
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Undo configure_logging's global effects (structlog config, context, root handlers) after the test."""
-    handlers = list(logging.getLogger().handlers)
-    yield
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
-    logging.getLogger().handlers[:] = handlers
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,6 @@ from services.correlator.settings import CorrelatorSettings
 from services.ingest.settings import IngestSettings
 from services.shared.errors import ConfigError
 from services.shared.settings import CommonSettings
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts from an environment without any SIEM_ variable."""
-    for name in list(os.environ):
-        if name.startswith("SIEM_"):
-            monkeypatch.delenv(name)
 
 
 def test_defaults_without_any_variable() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,14 +18,6 @@ from tests.webhook.hooks import TEST_SETTINGS
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the test alone, not from SIEM_ variables of the machine."""
-    for name in list(os.environ):
-        if name.startswith("SIEM_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-import pytest
 
 from services.correlator.sinks.delivery import alert_delivery, event_delivery
 from services.correlator.sinks.settings import SinksSettings
@@ -204,14 +203,6 @@ detection:
   condition: selection
 level: medium
 """
-
-
-@pytest.fixture
-def processes() -> Iterator[list[SiemProcess]]:
-    started: list[SiemProcess] = []
-    yield started
-    for process in started:
-        process.terminate()
 
 
 def _pipeline_env(kafka: KafkaBroker, loki: LokiGateway, tenant: str, tmp_path: Path) -> dict[str, str]:

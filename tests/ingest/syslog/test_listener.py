@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -21,14 +20,6 @@ from services.shared.bus.memory import MemoryBus
 from tests.infra import free_port
 
 SSH_LINE = "Accepted password for bob from 192.0.2.7 port 4242 ssh2"
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the test alone, not from SIEM_ variables of the machine."""
-    for name in list(os.environ):
-        if name.startswith("SIEM_"):
-            monkeypatch.delenv(name)
 
 
 def _settings(**overrides: Any) -> IngestSettings:
