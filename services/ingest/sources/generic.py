@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 
 from services.ingest.sources.parsed import Document, Parsed, Rejected, describe, json_documents
+from services.ingest.sources.times import epoch_time, text_time
 from services.shared.event import Event, LogSource
 
 _TIME_KEYS = ("time", "@timestamp", "timestamp")
 _ECS_KEYS = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
-_EPOCH_MS_THRESHOLD = 10**11  # larger epoch numbers are milliseconds
 _GENERIC = LogSource(product="generic")  # frozen: one instance serves every event without a logsource
 
 
@@ -82,15 +82,7 @@ def _parse_time(value: Any) -> datetime:
     if isinstance(value, bool):
         raise ValueError("time: expected RFC 3339 text or epoch seconds, got a boolean")
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if value > _EPOCH_MS_THRESHOLD else value
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"time: epoch {value!r} is out of range") from None
+        return epoch_time(value, "time")
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"time: not RFC 3339: {value[:64]!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return text_time(value, "time")
     raise ValueError(f"time: expected RFC 3339 text or epoch seconds, got {type(value).__name__}")

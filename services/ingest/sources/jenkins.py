@@ -22,6 +22,7 @@ import orjson
 
 from services.ingest.ids import content_id
 from services.ingest.sources.parsed import Parsed, Rejected, describe, json_documents
+from services.ingest.sources.times import epoch_time, text_time
 from services.shared.event import Event, Outcome
 
 _PHASES = frozenset({"QUEUED", "STARTED", "COMPLETED", "FINALIZED", "FINISHED", "NONE"})
@@ -45,7 +46,6 @@ _AUDIT_ACTIONS: dict[str, tuple[list[str], Outcome]] = {
 }
 # The plugin writes `yyyy-MM-dd'T'HH:mm:ss.S+00:00`: the fraction is a millisecond count, not a decimal.
 _PLUGIN_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{1,3})([+-]\d{2}:\d{2}|Z)")
-_EPOCH_MS_THRESHOLD = 10**11
 
 
 class JenkinsSource:
@@ -142,17 +142,9 @@ def _time(value: Any, where: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        seconds = value / 1000 if value > _EPOCH_MS_THRESHOLD else value
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"{where}: epoch {value!r} is out of range") from None
+        return epoch_time(value, where)
     if isinstance(value, str):
         if plugin := _PLUGIN_TIME.fullmatch(value):
             value = f"{plugin.group(1)}.{int(plugin.group(2)):03d}{plugin.group(3)}"
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{where}: not RFC 3339 or epoch milliseconds: {value[:64]!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return text_time(value, where, "RFC 3339 or epoch milliseconds")
     raise ValueError(f"{where}: expected epoch milliseconds or RFC 3339 text, got {type(value).__name__}")

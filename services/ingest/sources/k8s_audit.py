@@ -21,6 +21,7 @@ import orjson
 
 from services.ingest.ids import content_id
 from services.ingest.sources.parsed import Document, Parsed, Rejected, describe, json_documents
+from services.ingest.sources.times import text_time
 from services.shared.event import Event, Outcome
 
 _API_GROUP = "audit.k8s.io/"
@@ -161,11 +162,7 @@ def _event_time(item: dict[str, Any]) -> datetime | None:
     for key in (*_TIME_KEYS, None):
         value = item.get(key) if key else _dict(item.get("metadata")).get("creationTimestamp")
         if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"{key or 'metadata.creationTimestamp'}: not RFC 3339: {value[:64]!r}") from None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return text_time(value, key or "metadata.creationTimestamp")
     return None
 
 
