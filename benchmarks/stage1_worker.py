@@ -6,7 +6,7 @@ Variants, interleaved round by round, each sample a time slice of about `--secon
 - decode: orjson.loads of each envelope (the ceiling: nothing can be faster than reading the event);
 - engine: DetectionEngine.evaluate on envelopes validated beforehand (the rule engine alone);
 - handler: DetectionHandler over bus Messages of 500 (what `siem.events` delivers), as the
-  service runs it: Event.model_validate_json, evaluate, alerts/hits/enriched records built and
+  service runs it: the envelope decoded and checked, evaluate, alerts/hits/enriched records built and
   produced to a MemoryBus whose output topics are drained between batches (outside the clock).
 Prints one JSON object: samples per variant and what the rule set matched.
 """
@@ -31,7 +31,7 @@ from services.correlator.stage import DetectionHandler
 from services.shared import topics
 from services.shared.bus import Message
 from services.shared.bus.memory import MemoryBus, MemoryConsumer
-from services.shared.event import Event
+from services.shared.envelope import decode
 from services.shared.runtime import settle_garbage_collector
 
 BATCH = 500  # consumer_max_records' default: the batch the service hands its handler
@@ -77,7 +77,7 @@ class Stage1:
         self.messages = Cursor(
             [Message(topic=topics.EVENTS, partition=0, offset=n, value=v) for n, v in enumerate(lines)]
         )
-        self.events = Cursor([Event.model_validate_json(line) for line in lines[:ENGINE_POOL]])
+        self.events = Cursor([decode(line) for line in lines[:ENGINE_POOL]])
         self.engine = DetectionEngine(rules)
         # Drained only between samples: a full bus would make the handler wait (8 s at 20 k events/s,
         # an alert an event, is 320 k messages), so it holds more than one sample can write.

@@ -26,7 +26,7 @@ from services.correlator.rules.compiler import CompiledRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor
 from services.shared.alert import Alert, RuleRef, Scalar, alert_id
-from services.shared.event import Event, FieldReader
+from services.shared.envelope import Envelope, FieldReader
 from services.shared.metrics import ERRORS
 
 log = structlog.get_logger()
@@ -52,7 +52,7 @@ class DetectionEngine:
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
         self._evaluated = 0
 
-    def evaluate(self, event: Event) -> Detection:
+    def evaluate(self, event: Envelope) -> Detection:
         reader = FieldReader(event)
         result = Detection()
         self._evaluated += 1
@@ -78,12 +78,12 @@ class DetectionEngine:
         return result
 
     @staticmethod
-    def _failed(rule: CompiledRule, event: Event, exc: Exception) -> None:
+    def _failed(rule: CompiledRule, event: Envelope, exc: Exception) -> None:
         RULE_FAILURES.labels(rule.ref.id).inc()
         ERRORS.labels("correlator", "rule_failed").inc()
         log.error("rule_failed", rule_id=rule.ref.id, event_id=event.id, error=type(exc).__name__)
 
-    def _emit(self, rule: CompiledRule, event: Event, reader: FieldReader, result: Detection) -> None:
+    def _emit(self, rule: CompiledRule, event: Envelope, reader: FieldReader, result: Detection) -> None:
         if self.emit_silenced or rule.ref.id not in self.rules.silenced:
             # Every value here is validated already (the envelope, the compiled rule): constructing
             # skips validating them again, once per alert, where alerts can outnumber events.
@@ -95,7 +95,7 @@ class DetectionEngine:
                 first_seen=event.time,
                 last_seen=event.time,
                 event_ids=[event.id],
-                hunt=hunt_query([event.event.module], [event.id]),
+                hunt=hunt_query([event.module], [event.id]),
                 **self._enricher.enrichment(rule.ref, {}),  # built whole: a copy per alert costs as much again
             )
             self._suppressor.emit(alert, result.alerts)
@@ -116,7 +116,7 @@ class DetectionEngine:
                     event_ids=[event.id],
                     group=group,
                     value=_scalar(value),
-                    modules=[event.event.module],
+                    modules=[event.module],
                 )
             )
 

@@ -10,15 +10,13 @@ decode is several times faster (benchmarks/findings.md). The constructor perform
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 import orjson
 
 from services.shared.alert import Scalar
-
-AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+from services.shared.envelope import AwareDatetime
 
 
 class Hit(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from services.correlator.enrich import Enricher
 from services.correlator.hits import Hit
 from services.correlator.ruleset import RuleSet
 from services.shared.alert import Alert
+from services.shared.envelope import Envelope
 from services.shared.event import Event
 
 
@@ -35,7 +36,7 @@ class InProcessPipeline:
         self.late = 0
 
     def feed(self, event: Event) -> list[Alert]:
-        detected = self.detection.evaluate(event)
+        detected = self.detection.evaluate(Envelope.of(event))
         alerts = list(detected.alerts)
         pending: deque[Hit] = deque(detected.hits)
         while pending:

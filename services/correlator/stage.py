@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-from pydantic import ValidationError
 
 from services.correlator.correlate import CorrelationEngine
 from services.correlator.engine import DetectionEngine
@@ -20,7 +19,8 @@ from services.shared import topics
 from services.shared.bus import Bus, Message, Record
 from services.shared.consumer_stage import ConsumerStage
 from services.shared.dlq import dead_letter
-from services.shared.event import Event, with_matches
+from services.shared.envelope import InvalidEnvelope, decode
+from services.shared.event import with_matches
 from services.shared.metrics import MESSAGES_PRODUCED
 
 DETECTION_GROUP = "siem-correlator"
@@ -37,10 +37,17 @@ class DetectionHandler:
         invalid = 0
         for message in messages:
             try:
-                event = Event.from_json(message.value)
-            except ValidationError as exc:
+                event = decode(message.value)
+            except InvalidEnvelope as exc:
                 invalid += 1
-                await _dead_letter(self._bus, "correlator", "invalid_envelope", exc, message)
+                await dead_letter(
+                    self._bus,
+                    stage="correlator",
+                    error_type="invalid_envelope",
+                    reason=str(exc),
+                    original=message.value,
+                    key=message.key,
+                )
                 continue
             detection = self.engine.evaluate(event)
             out[topics.ALERTS] += [Record(a.to_json(), a.rule.id.encode()) for a in detection.alerts]
@@ -108,11 +115,6 @@ async def _produce(bus: Bus, out: dict[str, list[Record]]) -> None:
     await asyncio.gather(*(bus.send_many(topic, records) for topic, records in sent.items()))
     for topic, records in sent.items():
         MESSAGES_PRODUCED.labels(topic).inc(len(records))
-
-
-async def _dead_letter(bus: Bus, stage: str, error_type: str, exc: ValidationError, message: Message) -> None:
-    reason = str(exc.errors()[0]["msg"])
-    await dead_letter(bus, stage=stage, error_type=error_type, reason=reason, original=message.value, key=message.key)
 
 
 def detection_stage(bus: Bus, handler: DetectionHandler, *, max_records: int, drain_on_stop: bool) -> ConsumerStage:

@@ -31,6 +31,7 @@ from services.correlator.engine import DetectionEngine
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import LoadedRules, load_rules
 from services.correlator.ruleset import RuleSet
+from services.shared.envelope import Envelope
 from services.shared.event import Event
 from tests.conftest import CORPUS
 from tests.correlator.differential.backend import backend_matches
@@ -118,7 +119,7 @@ def _engine_matches(rule: CompiledRule, samples: list[Sample]) -> set[int]:
     matched: set[int] = set()
     for position, sample in enumerate(samples):
         event = template.model_copy(update={"id": f"e{position}", "raw": sample.raw, "message": sample.message})
-        if engine.evaluate(event).matches:
+        if engine.evaluate(Envelope.of(event)).matches:
             matched.add(position)
     return matched
 

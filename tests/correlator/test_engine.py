@@ -12,7 +12,8 @@ from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import LoadedRules
 from services.correlator.ruleset import RuleSet
 from services.shared.alert import Alert, RuleRef
-from services.shared.event import Event, FieldReader, LogSource
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event, LogSource
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def test_engine_isolates_a_raising_rule() -> None:
     engine = _engine(_hand_rule("broken", broken), _hand_rule("good", lambda _: True))
     labels = {"stage": "correlator", "error_type": "rule_failed"}
     before = REGISTRY.get_sample_value("siem_errors_total", labels) or 0.0
-    alerts = engine.evaluate(_event({"a": 1})).alerts
+    alerts = engine.evaluate(Envelope.of(_event({"a": 1}))).alerts
     assert [a.rule.id for a in alerts] == ["good"]
     assert alerts[0].event_ids == ["e1"] and alerts[0].count == 1
     assert REGISTRY.get_sample_value("siem_errors_total", labels) == before + 1
@@ -54,7 +55,7 @@ def test_engine_skips_rules_for_other_logsources() -> None:
         return True
 
     engine = _engine(_hand_rule("win", spy, product="windows"), _hand_rule("lin", lambda _: True))
-    assert [a.rule.id for a in engine.evaluate(_event()).alerts] == ["lin"]
+    assert [a.rule.id for a in engine.evaluate(Envelope.of(_event())).alerts] == ["lin"]
     assert called == []
 
 
@@ -64,7 +65,7 @@ def test_per_rule_metrics_are_counted_once_per_batch() -> None:
     labels = {"rule_id": "counted"}
     before = REGISTRY.get_sample_value("siem_rule_matches_total", labels) or 0.0
     for _ in range(3):
-        engine.evaluate(_event())
+        engine.evaluate(Envelope.of(_event()))
     assert (REGISTRY.get_sample_value("siem_rule_matches_total", labels) or 0.0) == before
     engine.flush_metrics()
     assert REGISTRY.get_sample_value("siem_rule_matches_total", labels) == before + 3
@@ -75,6 +76,6 @@ def test_an_alert_built_without_revalidation_is_a_valid_alert() -> None:
     """Stage 1 constructs alerts from validated parts; each one passes the Alert schema as it goes out."""
     ref = RuleRef(id="tagged", title="tagged", level="high", tags=["attack.t1110.001", "attack.credential-access"])
     engine = _engine(CompiledRule(ref, None, LogSource(product="linux"), lambda _: True, "tagged.yml:1"))
-    [alert] = engine.evaluate(_event(raw={"message": "x"})).alerts
+    [alert] = engine.evaluate(Envelope.of(_event(raw={"message": "x"}))).alerts
     assert Alert.model_validate_json(alert.model_dump_json()) == alert
     assert (alert.severity, alert.risk_score, [t.id for t in alert.attack]) == ("high", 73, ["T1110.001"])

@@ -21,6 +21,7 @@ from services.correlator.ruleset import RuleSet
 from services.ingest.sources.jenkins import parse_jenkins
 from services.ingest.sources.k8s_audit import parse_audit
 from services.ingest.syslog.line import LineContext, syslog_event
+from services.shared.envelope import Envelope
 from services.shared.event import EnrichedEvent, Event
 from services.webhook.envelope import build_event
 from services.webhook.providers.base import Delivery
@@ -67,7 +68,7 @@ def corpus_events(corpus: Path, now: datetime) -> list[EnrichedEvent]:
     enriched = []
     for position, event in enumerate(events):
         moved = event.model_copy(update={"time": start + step * position, "labels": {**event.labels, "env": ENV}})
-        enriched.append(EnrichedEvent(**moved.__dict__, matches=engine.evaluate(moved).matches))
+        enriched.append(EnrichedEvent(**moved.__dict__, matches=engine.evaluate(Envelope.of(moved)).matches))
     return enriched
 
 

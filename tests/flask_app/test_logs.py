@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from services.correlator.rules.loader import load_rules
 from services.flask_app.logs import get_logger
 from services.ingest.sources.generic import GenericSource
-from services.shared.event import FieldReader
+from services.shared.envelope import Envelope, FieldReader
 from tests.flask_app.conftest import AUTH, TOKEN
 
 LogLines = Callable[[], list[dict[str, Any]]]
@@ -129,5 +129,5 @@ def test_the_auth_failure_line_posted_to_ingest_matches_the_siem_rule(
     assert flat["event.module"] == "app" and flat["event.outcome"] == "failure"
     assert flat["source.ip"] == "127.0.0.1" and flat["url.path"] == "/api/notes"
     assert flat["http.request.method"] == "POST" and flat["http.response.status_code"] == 401
-    assert rule.matches(FieldReader(failure_event))
-    assert not rule.matches(FieldReader(created_event))
+    assert rule.matches(FieldReader(Envelope.of(failure_event)))
+    assert not rule.matches(FieldReader(Envelope.of(created_event)))

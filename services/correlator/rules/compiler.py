@@ -35,8 +35,9 @@ from services.correlator.rules.requirements import Requirement, requirement
 from services.correlator.rules.values import ValueTest, strings_test, value_test
 from services.correlator.suppression import duration_seconds
 from services.shared.alert import RuleRef
+from services.shared.envelope import FieldReader
 from services.shared.errors import RuleError
-from services.shared.event import FieldReader, LogSource
+from services.shared.event import LogSource
 
 # The specification names UTF-16LE `utf16le` with `wide` as its alias; pySigma 2.0 knows only `wide`.
 modifier_mapping.setdefault("utf16le", SigmaWideModifier)

@@ -16,7 +16,7 @@ from itertools import product
 import ahocorasick
 
 from services.correlator.rules.compiler import CompiledRule
-from services.shared.event import FieldReader, LogSource
+from services.shared.envelope import EnvelopeLogSource, FieldReader
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
@@ -55,7 +55,7 @@ class RuleIndex:
             group.seal()
         self._groups_of: dict[_LogSourceKey, list[_Group]] = {}
 
-    def _groups_for(self, logsource: LogSource) -> list[_Group]:
+    def _groups_for(self, logsource: EnvelopeLogSource) -> list[_Group]:
         """The groups whose logsource the event's answers to; remembered, as events share a few logsources."""
         key = (logsource.product, logsource.service, logsource.category)
         groups = self._groups_of.get(key)
@@ -66,7 +66,7 @@ class RuleIndex:
                 self._groups_of[key] = groups
         return groups
 
-    def candidates(self, logsource: LogSource, reader: FieldReader) -> list[CompiledRule]:
+    def candidates(self, logsource: EnvelopeLogSource, reader: FieldReader) -> list[CompiledRule]:
         """Rules that may match, each once, in rule order (so results do not depend on the index)."""
         found: dict[int, CompiledRule] = {}
         for group in self._groups_for(logsource):

@@ -41,8 +41,8 @@ from sigma.types import (
     TimestampPart,
 )
 
+from services.shared.envelope import FieldReader
 from services.shared.errors import RuleError
-from services.shared.event import FieldReader
 
 # A value test gets the event's value and the reader (only `fieldref` needs the latter).
 ValueTest = Callable[[Any, FieldReader], bool]

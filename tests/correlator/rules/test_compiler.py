@@ -11,7 +11,8 @@ import pytest
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import load_rules
 from services.shared.alert import RuleRef
-from services.shared.event import Event, FieldReader, LogSource
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event, LogSource
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 RULE_ID = "5d0b3f2e-1c2a-4d7e-9a6b-3f1e2d4c5b6a"
@@ -35,7 +36,7 @@ def _event(raw: Any = None, message: str | None = None, logsource: LogSource | N
 
 
 def _matches(rule: CompiledRule, raw: Any = None, message: str | None = None) -> bool:
-    return rule.matches(FieldReader(_event(raw, message)))
+    return rule.matches(FieldReader(Envelope.of(_event(raw, message))))
 
 
 def test_rule_metadata_is_carried(tmp_path: Path) -> None:

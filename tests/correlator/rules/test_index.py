@@ -10,7 +10,8 @@ import pytest
 
 from services.correlator.rules.index import RuleIndex
 from services.correlator.rules.loader import load_rules
-from services.shared.event import Event, FieldReader, LogSource
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event, LogSource
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -28,7 +29,7 @@ def _rules(tmp_path: Path, *detections: str) -> RuleIndex:
 
 def _candidates(index: RuleIndex, raw: dict[str, Any], message: str | None = None) -> list[str]:
     event = Event(id="e", time=T0, ingested=T0, raw=raw, message=message, logsource=LogSource(product="linux"))
-    return [rule.ref.title for rule in index.candidates(event.logsource, FieldReader(event))]
+    return [rule.ref.title for rule in index.candidates(event.logsource, FieldReader(Envelope.of(event)))]
 
 
 def test_a_substring_rule_is_a_candidate_only_when_its_literal_is_in_the_field(tmp_path: Path) -> None:
@@ -74,7 +75,7 @@ def test_the_index_never_hides_a_match(tmp_path: Path, raw: dict[str, Any]) -> N
         "  sel: {cmd: null}\n  condition: sel",
     )
     event = Event(id="e", time=T0, ingested=T0, raw=raw, logsource=LogSource(product="linux"))
-    reader = FieldReader(event)
+    reader = FieldReader(Envelope.of(event))
     matching = [r.ref.title for r in index.rules if r.matches(reader)]
     candidates = _candidates(index, raw)
     assert set(matching) <= set(candidates)

@@ -21,7 +21,8 @@ import yaml
 
 from services.correlator.rules.config import RulesConfig
 from services.correlator.rules.loader import load_rules
-from services.shared.event import Event, FieldReader, LogSource
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event, LogSource
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LOGSOURCE = LogSource(product="linux")
@@ -335,7 +336,7 @@ def verdict(tmp_path: Path, detection: dict[str, Any], raw: Any, message: str | 
     assert [e.reason for e in loaded.errors] == []
     (compiled,) = loaded.rules
     event = Event(id="e1", time=T0, ingested=T0, logsource=LOGSOURCE, raw=raw, message=message)
-    return compiled.matches(FieldReader(event))
+    return compiled.matches(FieldReader(Envelope.of(event)))
 
 
 @pytest.mark.parametrize(("detection", "raw", "message", "expected"), CASES)

@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from services.ingest.sources.jenkins import parse_jenkins
-from services.shared.event import Event, FieldReader
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event
 
 RECEIVED = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -58,7 +59,7 @@ def test_started_build_with_scm_and_pull_request_parameters(corpus: Path) -> Non
         "url.path": "job/webhooks-handler/123/",
         "labels": {},
     }
-    reader = FieldReader(event)
+    reader = FieldReader(Envelope.of(event))
     assert reader.get("build.scm.commit") == "b7efe268c0a8cf53800ff6ea871b7dbe405f1401"
     assert reader.get("build.scm.branch") == "pr-branch"
     assert reader.get("build.parameters.ghprbPullId") == "456"

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 
 from services.ingest.sources.k8s_audit import parse_audit
-from services.shared.event import Event, FieldReader
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event
 
 RECEIVED = datetime(2025, 6, 1, tzinfo=UTC)
 FALCO = "k8s-audit/falco-trace-files"
@@ -70,7 +71,7 @@ def test_exec_into_pod_exact_fields(corpus: Path) -> None:
         "labels": {},
     }
     assert flat["id"].startswith("ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6.ResponseStarted-")
-    reader = FieldReader(event)  # SigmaHQ's field names read the audit object itself
+    reader = FieldReader(Envelope.of(event))  # SigmaHQ's field names read the audit object itself
     assert (reader.get("objectRef.resource"), reader.get("objectRef.subresource"), reader.get("verb")) == (
         "pods",
         "exec",

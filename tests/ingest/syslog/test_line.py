@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.ingest.syslog import LineContext, parse_line, syslog_event
-from services.shared.event import Event, FieldReader
+from services.shared.envelope import Envelope, FieldReader
+from services.shared.event import Event
 
 RECEIVED = datetime(2025, 6, 1, tzinfo=UTC)
 CONTEXT = LineContext(received=RECEIVED, zone=UTC, id="fixed-id")
@@ -94,7 +95,7 @@ def test_sudo_command_keeps_sudo_field_names(corpus: Path) -> None:
     event = _event(_line(corpus, "auth/beats/test.log", "COMMAND=/bin/cat /var/log/secure"))
     assert (event.logsource.product, event.logsource.service) == ("linux", "sudo")
     assert (event.event.action, event.event.outcome) == ("sudo_command", "success")
-    reader = FieldReader(event)
+    reader = FieldReader(Envelope.of(event))
     assert (reader.get("user.name"), reader.get("user.effective.name")) == ("vagrant", "root")
     assert [reader.get(k) for k in ("TTY", "PWD", "USER", "COMMAND")] == [
         "pts/1",

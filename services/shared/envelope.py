@@ -1,0 +1,276 @@
+"""The envelope as the correlator reads it off the bus, and how a rule reads a field of it.
+
+`Event` (event.py) is the model sources build, pydantic validating what a sender gave.
+Stage 1 reads every envelope on `siem.events` once more, and validating each into pydantic
+models cost more than trying it against a thousand rules. `Envelope` is the same contract
+checked while msgspec decodes: the top level and the logsource typed and closed, each ECS
+field set kept as the JSON object it is (further ECS names included) after a check of the
+names the envelope types (`user.name` a string, `source.port` an integer…).
+
+Where pydantic would coerce (a number for a keyword such as `user.id`, "22" for a port,
+epoch seconds for a time) the envelope is refused instead: ingest and the webhook write
+what `Event` made, so only another producer sends such JSON, and it is dead-lettered with
+the field named. tests/shared/test_envelope.py holds both readings against each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from services.shared.event import Event
+
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+FieldSet = dict[str, Any]  # an ECS field set as it was in JSON, extra names included
+
+
+class InvalidEnvelope(ValueError):
+    """Not an envelope: the message names the field, as `Expected `str`, got `int` - at `$.user.id``."""
+
+
+class EnvelopeLogSource(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The Sigma logsource an event answers to (frozen: the rule index keys on it)."""
+
+    product: str | None = None
+    service: str | None = None
+    category: str | None = None
+
+
+GENERIC = EnvelopeLogSource(product="generic")
+
+
+class Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    time: AwareDatetime
+    ingested: AwareDatetime
+    event: FieldSet = msgspec.field(default_factory=dict)
+    logsource: EnvelopeLogSource = GENERIC
+    message: str | None = None
+    user: FieldSet | None = None
+    source: FieldSet | None = None
+    destination: FieldSet | None = None
+    host: FieldSet | None = None
+    process: FieldSet | None = None
+    url: FieldSet | None = None
+    http: FieldSet | None = None
+    orchestrator: FieldSet | None = None
+    git: FieldSet | None = None
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+    raw: Any = None
+
+    @property
+    def module(self) -> str:
+        """`event.module`: which stream the event belongs to (alerts' hunt queries select on it)."""
+        return self.event["module"]  # type: ignore[no-any-return]  # decode() fills it in
+
+    @classmethod
+    def of(cls, event: Event) -> Envelope:
+        """The envelope of an event built in Python (replay, rule tests), as stage 1 would read it off the bus."""
+        return decode(event.model_dump_json(exclude_none=True).encode())
+
+
+# What `Event` types inside each field set; other names in a set pass through unchecked, as there.
+class _EventInfo(msgspec.Struct):
+    module: str = "generic"
+    dataset: str | None = None
+    action: str | None = None
+    outcome: Literal["success", "failure", "unknown"] = "unknown"
+    category: list[str] = []
+
+
+class _User(msgspec.Struct):
+    name: str | None = None
+    id: str | None = None
+
+
+class _Endpoint(msgspec.Struct):
+    ip: str | None = None
+    port: int | None = None
+
+
+class _Named(msgspec.Struct):
+    name: str | None = None
+
+
+class _Process(msgspec.Struct):
+    name: str | None = None
+    pid: int | None = None
+
+
+class _Url(msgspec.Struct):
+    path: str | None = None
+
+
+class _HttpRequest(msgspec.Struct):
+    method: str | None = None
+
+
+class _HttpResponse(msgspec.Struct):
+    status_code: int | None = None
+
+
+class _Http(msgspec.Struct):
+    request: _HttpRequest | None = None
+    response: _HttpResponse | None = None
+
+
+# Each field set and the shape of its typed names, `event` first (tests hold these against `Event`'s models).
+CHECKED_FIELD_SETS = (
+    ("event", _EventInfo),
+    ("user", _User),
+    ("source", _Endpoint),
+    ("destination", _Endpoint),
+    ("host", _Named),
+    ("process", _Process),
+    ("url", _Url),
+    ("http", _Http),
+)
+_DECODER = msgspec.json.Decoder(Envelope)
+
+
+def decode(data: bytes) -> Envelope:
+    """The envelope a `siem.events` record holds, checked as `Event` checks it; raises InvalidEnvelope."""
+    try:
+        envelope = _DECODER.decode(data)
+        info = _checked("event", envelope.event, _EventInfo)
+        for name, shape in CHECKED_FIELD_SETS[1:]:
+            field_set = getattr(envelope, name)
+            if field_set is not None:
+                _checked(name, field_set, shape)
+    except msgspec.DecodeError as exc:  # malformed JSON, or ValidationError naming the field
+        raise InvalidEnvelope(str(exc)) from None
+    # The defaults `Event` gives a set it built: rules and hunt queries read them.
+    envelope.event.setdefault("module", info.module)
+    envelope.event.setdefault("outcome", info.outcome)
+    envelope.event.setdefault("category", info.category)
+    # Times read in UTC, as `Event` has them, whatever offset the producer wrote.
+    if envelope.time.tzinfo is not UTC:
+        envelope.time = _utc(envelope.time, "time")
+    if envelope.ingested.tzinfo is not UTC:
+        envelope.ingested = _utc(envelope.ingested, "ingested")
+    return envelope
+
+
+def _checked(name: str, field_set: FieldSet, shape: type[msgspec.Struct]) -> Any:
+    try:
+        return msgspec.convert(field_set, shape)
+    except msgspec.ValidationError as exc:  # its path starts at the set: name the set, as in `$.user.id`
+        raise msgspec.ValidationError(str(exc).replace("`$", f"`$.{name}", 1)) from None
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidEnvelope(f"{name} is out of range once converted to UTC - at `$.{name}`") from None
+
+
+# The names the envelope normalises; any other name is a path into `raw`.
+ECS_FIELD_SETS = frozenset(Envelope.__struct_fields__) - {"raw", "id"}
+# Where `Event` has a model, not a value: such a set is never a leaf, even when empty.
+_MODEL_SETS = frozenset(ECS_FIELD_SETS - {"time", "ingested", "message", "labels"}) | {"http.request", "http.response"}
+
+
+class FieldReader:
+    """Reads rule fields from one envelope; each name is resolved once, however many rules ask for it.
+
+    An ECS name reads the normalised value, `Event.normalised()[name]`; any other name is a dotted
+    path into `raw` (DESIGN.md, "The event envelope"). Names are resolved on demand rather than by
+    flattening the event up front: with an index in front of the rules, an event is asked for a
+    handful of fields, not all of them.
+    """
+
+    __slots__ = ("_envelope", "_found")
+
+    def __init__(self, envelope: Envelope) -> None:
+        self._envelope = envelope
+        self._found: dict[str, Any] = {}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value a rule's `name` refers to, or `default` when the event has no such field."""
+        found = self._found.get(name, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._found[name] = self._lookup(name)
+        return default if found is _MISSING else found
+
+    def has(self, name: str) -> bool:
+        """Whether the field is there at all, null or not (Sigma's `exists`)."""
+        return self.get(name, _MISSING) is not _MISSING
+
+    def _lookup(self, name: str) -> Any:
+        head = name.split(".", 1)[0]
+        if head in ECS_FIELD_SETS or name == "id":
+            found = _normalised_value(self._envelope, name, "")
+            if found is not _MISSING or head == "labels":
+                return found
+            # An ECS name the source did not normalise still reads the raw payload's same path,
+            # so a generic JSON event posted in ECS shape matches the same way.
+        return _dotted(self._envelope.raw, name, _MISSING)
+
+
+_MISSING = object()
+_UNSEEN = object()
+
+
+def _normalised_value(value: Any, path: str, parent: str) -> Any:
+    """What `Event.normalised()[parent + path]` holds, found by walking the envelope instead of flattening it."""
+    if not isinstance(value, dict | msgspec.Struct):
+        return _MISSING
+    found = _child(value, path)
+    if found is not _MISSING:
+        return _leaf(found, parent + path)
+    head, dot, rest = path.partition(".")
+    while dot:  # a key may itself hold dots (a label `app.kubernetes.io/name`): ever longer heads are tried
+        inner = _child(value, head)
+        if inner is not _MISSING:
+            found = _normalised_value(inner, rest, f"{parent}{head}.")
+            if found is not _MISSING:
+                return found
+        more, dot, rest = rest.partition(".")
+        head = f"{head}.{more}"
+    return _MISSING
+
+
+def _child(value: dict[str, Any] | msgspec.Struct, key: str) -> Any:
+    """A field set's key, or a field of the envelope itself or of its logsource."""
+    if isinstance(value, dict):
+        return value.get(key, _MISSING)
+    return getattr(value, key) if key in value.__struct_fields__ else _MISSING
+
+
+def _leaf(value: Any, name: str) -> Any:
+    """A flattened value as `normalised()` has it: sets and null are not leaves, times read as RFC 3339."""
+    if value is None or isinstance(value, msgspec.Struct):
+        return _MISSING
+    if isinstance(value, dict) and (value or name in _MODEL_SETS):
+        return _MISSING
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _dotted(value: Any, path: str, default: Any = None) -> Any:
+    """`a.b.c` into nested dicts; a key that itself contains dots is tried whole first.
+
+    Through a list of objects the path goes on in each element, and the values found come back
+    as a list, which a rule matches when any element does (`spec.containers.image`).
+    """
+    if isinstance(value, list):
+        found = [_dotted(item, path, _MISSING) for item in value]
+        values = [v for item in found if item is not _MISSING for v in (item if isinstance(item, list) else [item])]
+        return values if values else default
+    if not isinstance(value, dict):
+        return default
+    if path in value:
+        return value[path]
+    head, dot, rest = path.partition(".")
+    while dot:
+        if head in value:
+            found = _dotted(value[head], rest, _MISSING)
+            if found is not _MISSING:
+                return found
+        more, dot, rest = rest.partition(".")
+        head = f"{head}.{more}"
+    return default
