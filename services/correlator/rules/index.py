@@ -2,8 +2,8 @@
 
 Rules are grouped by the logsource they name (an event reaches at most 8 groups: each
 attribute either named or left open); inside a group, by what every match must have
-(rules/requirements.py): an equality value, found with one dict lookup per field, or a
-substring, found for all rules at once by one Aho-Corasick pass (pyahocorasick) over the
+(rules/requirements.py): an equality value or a number, found with one dict lookup per field,
+or a substring, found for all rules at once by one Aho-Corasick pass (pyahocorasick) over the
 field's case-folded text. Only rules with no such requirement are tried on every event of
 their logsource, so the cost per event grows with the rules that could match, not with all.
 """
@@ -16,6 +16,7 @@ from itertools import product
 import ahocorasick
 
 from services.correlator.rules.compiler import CompiledRule
+from services.correlator.rules.values import as_number
 from services.shared.envelope import EnvelopeLogSource, FieldReader
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
@@ -27,6 +28,7 @@ class _Group:
     def __init__(self) -> None:
         self.always: list[_Indexed] = []
         self.by_value: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
+        self.by_number: dict[str, dict[float, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
         self.by_substring: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
         self.automata: dict[str, ahocorasick.Automaton] = {}
 
@@ -48,9 +50,9 @@ class RuleIndex:
             if not rule.index_keys:
                 group.always.append((position, rule))
                 continue
-            for kind, field_name, text in rule.index_keys:
-                table = group.by_value if kind == "eq" else group.by_substring
-                table[field_name][text].append((position, rule))
+            for kind, field_name, key in rule.index_keys:
+                table = {"eq": group.by_value, "num": group.by_number, "sub": group.by_substring}[kind]
+                table[field_name][key].append((position, rule))  # type: ignore[index]
         for group in self._groups.values():
             group.seal()
         self._groups_of: dict[_LogSourceKey, list[_Group]] = {}
@@ -74,6 +76,9 @@ class RuleIndex:
             for field_name, values in group.by_value.items():
                 for value in _folded_values(reader.get(field_name)):
                     found.update(values.get(value, ()))
+            for field_name, numbers in group.by_number.items():
+                for number in _numbers(reader.get(field_name)):
+                    found.update(numbers.get(number, ()))
             for field_name, automaton in group.automata.items():
                 literals = group.by_substring[field_name]
                 for text in _folded_values(reader.get(field_name)):
@@ -87,6 +92,12 @@ def _folded_values(value: object) -> list[str]:
         return []
     items = value if isinstance(value, list) else [value]
     return [_text(item).casefold() for item in items if item is not None]
+
+
+def _numbers(value: object) -> list[float]:
+    # A number is one dict key however it was written: 401 == 401.0, and they hash alike.
+    items = value if isinstance(value, list) else [value]
+    return [number for item in items if (number := as_number(item)) is not None]
 
 
 def _text(value: object) -> str:

@@ -1,10 +1,11 @@
 """What every match of a rule must have, so the index can skip the rule for events without it.
 
 A requirement is a set of alternatives; a matching event has at least one of them:
-`("eq", field, text)` — the field equals `text` (case-folded), or `("sub", field, text)` —
-the field's case-folded text contains `text`. Equality comes from plain values, substrings
-from the literal runs of `contains`, `startswith`, `endswith`, other wildcards and keyword
-searches. None means nothing is required that the index could use: the rule is always tried.
+`("eq", field, text)` — the field equals `text` (case-folded), `("num", field, number)` — the
+field holds that number (`as_number` in rules/values.py), or `("sub", field, text)` — the
+field's case-folded text contains `text`. Equality comes from plain values and numbers,
+substrings from the literal runs of `contains`, `startswith`, `endswith`, other wildcards and
+keyword searches. None means nothing is required that the index could use: the rule is always tried.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.types import SigmaExpansion, SigmaString, SpecialChars
+from sigma.types import SigmaExpansion, SigmaNumber, SigmaString, SigmaTimestampPart, SpecialChars
 
-Key = tuple[str, str, str]  # (kind, field, case-folded text)
+Key = tuple[str, str, str | float]  # (kind, field, case-folded text or number)
 Requirement = frozenset[Key]
 
 MIN_SUBSTRING = 3  # shorter literals are in too many values to narrow anything down
@@ -45,6 +46,8 @@ def _value_requirement(field: str, value: Any, *, keyword: bool) -> Requirement 
     if isinstance(value, SigmaExpansion):
         each = [_value_requirement(field, v, keyword=keyword) for v in value.values]
         return frozenset().union(*each) if each and all(r is not None for r in each) else None  # type: ignore[arg-type]
+    if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart) and not keyword:
+        return frozenset({("num", field, value.number)})
     if not isinstance(value, SigmaString) or value.contains_placeholder():
         return None
     parts = list(value.s)
@@ -58,5 +61,5 @@ def _value_requirement(field: str, value: Any, *, keyword: bool) -> Requirement 
 
 def _cost(requirement: Requirement) -> tuple[int, int, int]:
     """Prefer equality over substrings, then fewer alternatives, then longer substrings."""
-    substrings = [text for kind, _, text in requirement if kind == "sub"]
+    substrings = [str(text) for kind, _, text in requirement if kind == "sub"]
     return (1 if substrings else 0, len(requirement), -min((len(t) for t in substrings), default=0))

@@ -75,10 +75,10 @@ def value_test(value: Any, *, contains: bool = False) -> ValueTest:
         return lambda v, _: _time_part(v, part) == wanted
     if isinstance(value, SigmaNumber):
         number = value.number
-        return lambda v, _: _as_number(v) == number
+        return lambda v, _: as_number(v) == number
     if isinstance(value, SigmaCompareExpression):
         compare, bound = _COMPARE[value.op], value.number.number
-        return lambda v, _: (n := _as_number(v)) is not None and compare(n, bound)
+        return lambda v, _: (n := as_number(v)) is not None and compare(n, bound)
     if isinstance(value, SigmaString):
         return string_test(value, cased=isinstance(value, SigmaCasedString), contains=contains)
     if isinstance(value, SigmaRegularExpression):
@@ -180,7 +180,8 @@ def _fieldref_test(value: SigmaFieldReference) -> ValueTest:
     return test
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """The number a field holds, as Sigma compares it: `401`, `401.0` and `"401"` are one number."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):

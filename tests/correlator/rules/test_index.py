@@ -79,3 +79,17 @@ def test_the_index_never_hides_a_match(tmp_path: Path, raw: dict[str, Any]) -> N
     matching = [r.ref.title for r in index.rules if r.matches(reader)]
     candidates = _candidates(index, raw)
     assert set(matching) <= set(candidates)
+
+
+@pytest.mark.parametrize("code", [401, "401", 401.0, " 401 ", "4.01e2", [200, 401], 403, "401x", True, None, []])
+def test_a_number_rule_is_a_candidate_for_every_way_of_writing_its_number(tmp_path: Path, code: Any) -> None:
+    """Numbers are indexed by value: however the event writes 401, a rule wanting 401 is tried; others are not."""
+    index = _rules(
+        tmp_path, "  sel: {responseStatus.code: [401, 403]}\n  condition: sel", "  sel: {code: 7}\n  condition: sel"
+    )
+    raw = {"responseStatus": {"code": code}}
+    event = Event(id="e", time=T0, ingested=T0, raw=raw, logsource=LogSource(product="linux"))
+    reader = FieldReader(Envelope.of(event))
+    matching = [r.ref.title for r in index.rules if r.matches(reader)]
+    assert _candidates(index, raw) == matching
+    assert matching == (["Rule 0"] if code not in ("401x", True, None, []) else [])
