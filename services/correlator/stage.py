@@ -40,14 +40,7 @@ class DetectionHandler:
                 event = decode(message.value)
             except InvalidEnvelope as exc:
                 invalid += 1
-                await dead_letter(
-                    self._bus,
-                    stage="correlator",
-                    error_type="invalid_envelope",
-                    reason=str(exc),
-                    original=message.value,
-                    key=message.key,
-                )
+                await _dead_letter(self._bus, "correlator", "invalid_envelope", str(exc), message)
                 continue
             detection = self.engine.evaluate(event)
             out[topics.ALERTS] += [Record(a.to_json(), a.rule.id.encode()) for a in detection.alerts]
@@ -78,14 +71,7 @@ class CorrelationHandler:
             try:
                 hit = Hit.from_json(message.value)
             except msgspec.DecodeError as exc:  # malformed JSON, or a field of the wrong shape (ValidationError)
-                await dead_letter(
-                    self._bus,
-                    stage="correlation",
-                    error_type="invalid_hit",
-                    reason=str(exc),
-                    original=message.value,
-                    key=message.key,
-                )
+                await _dead_letter(self._bus, "correlation", "invalid_hit", str(exc), message)
                 continue
             result = self.engine.observe(hit, message.partition)
             if message.replayed:
@@ -93,14 +79,8 @@ class CorrelationHandler:
                 continue
             if result.late:
                 late += 1
-                await dead_letter(
-                    self._bus,
-                    stage="correlation",
-                    error_type="late_hit",
-                    reason=f"event time {hit.time.isoformat()} is behind the watermark",
-                    original=message.value,
-                    key=message.key,
-                )
+                reason = f"event time {hit.time.isoformat()} is behind the watermark"
+                await _dead_letter(self._bus, "correlation", "late_hit", reason, message)
             if result.alerts:
                 out[topics.ALERTS] += [Record(a.to_json(), a.rule.id.encode()) for a in result.alerts]
             if result.hits:
@@ -115,6 +95,11 @@ async def _produce(bus: Bus, out: dict[str, list[Record]]) -> None:
     await asyncio.gather(*(bus.send_many(topic, records) for topic, records in sent.items()))
     for topic, records in sent.items():
         MESSAGES_PRODUCED.labels(topic).inc(len(records))
+
+
+async def _dead_letter(bus: Bus, stage: str, error_type: str, reason: str, message: Message) -> None:
+    """The consumed record to the DLQ as it was, key included, with why it was not acted on."""
+    await dead_letter(bus, stage=stage, error_type=error_type, reason=reason, original=message.value, key=message.key)
 
 
 def detection_stage(bus: Bus, handler: DetectionHandler, *, max_records: int, drain_on_stop: bool) -> ConsumerStage:
