@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from services.correlator.enrich import Enricher
 from services.correlator.hits import Hit
-from services.correlator.hunt import hunt_query
+from services.correlator.hunt import event_hunt
 from services.correlator.metrics import (
     HITS_WITHOUT_GROUP,
     RULE_EVALUATIONS,
@@ -46,6 +47,7 @@ class Detection:
 class DetectionEngine:
     def __init__(self, rules: RuleSet, enricher: Enricher | None = None, suppress_seconds: float = 0) -> None:
         self.rules = rules
+        self._first_alerts: dict[str, Alert] = {}  # by rule id, see _alert
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
@@ -85,20 +87,7 @@ class DetectionEngine:
 
     def _emit(self, rule: CompiledRule, event: Envelope, reader: FieldReader, result: Detection) -> None:
         if self.emit_silenced or rule.ref.id not in self.rules.silenced:
-            # Every value here is validated already (the envelope, the compiled rule): constructing
-            # skips validating them again, once per alert, where alerts can outnumber events.
-            alert = Alert.model_construct(
-                id=alert_id(rule.ref.id, {}, [event.id]),
-                rule=rule.ref,
-                group={},
-                count=1,
-                first_seen=event.time,
-                last_seen=event.time,
-                event_ids=[event.id],
-                hunt=hunt_query([event.module], [event.id]),
-                **self._enricher.enrichment(rule.ref, {}),  # built whole: a copy per alert costs as much again
-            )
-            self._suppressor.emit(alert, result.alerts)
+            self._suppressor.emit(self._alert(rule.ref, event), result.alerts)
         for correlation in self.rules.feeds.get(rule.ref.id, ()):
             group: dict[str, Scalar] = {}
             for name in correlation.group_by:
@@ -120,9 +109,33 @@ class DetectionEngine:
                 )
             )
 
+    def _alert(self, ref: RuleRef, event: Envelope) -> Alert:
+        """The alert of one event matching `ref`: the rule's first alert, copied with this event's values.
+
+        Every value is validated already (the envelope, the compiled rule), so none is validated
+        again, and the rest (rule, no group, the enrichment that follows from both) is the same
+        for every alert of a rule: copying it costs half of constructing a model field by field,
+        once per alert, where alerts can outnumber events. Alerts are records, never changed in
+        place, so they share the rule's `group`, `attack` list and `asset` mapping.
+        """
+        fresh: dict[str, Any] = {
+            "id": alert_id(ref.id, {}, [event.id]),
+            "first_seen": event.time,
+            "last_seen": event.time,
+            "event_ids": [event.id],
+            "hunt": event_hunt(event.module, event.id),
+        }
+        first = self._first_alerts.get(ref.id)
+        if first is None or first.rule is not ref:
+            first = Alert.model_construct(rule=ref, group={}, count=1, **fresh, **self._enricher.enrichment(ref, {}))
+            self._first_alerts[ref.id] = first
+            return first
+        return first.model_copy(update=fresh)
+
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; one reference assignment, so no event sees half of each."""
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
+        self._first_alerts = {}
         self.rules = rules
 
     def flush_metrics(self) -> None:

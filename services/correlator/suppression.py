@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import orjson
+from prometheus_client import Counter
 
 from services.correlator.metrics import SUPPRESSED
 from services.shared.alert import Alert
@@ -29,6 +31,11 @@ def duration_seconds(text: str, location: str) -> float:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+@lru_cache(maxsize=64)  # a handful of levels; `labels()` costs more than the increment, once per alert
+def _alerts_counter(level: str) -> Counter:
+    return ALERTS.labels(level)
+
+
 class Suppressor:
     def __init__(self, default_seconds: float, per_rule_seconds: dict[str, float]) -> None:
         self.default_seconds = default_seconds
@@ -42,7 +49,7 @@ class Suppressor:
             SUPPRESSED.labels(alert.rule.id).inc()
             return
         alerts.append(admitted)
-        ALERTS.labels(alert.rule.level).inc()
+        _alerts_counter(alert.rule.level).inc()
 
     def admit(self, alert: Alert) -> Alert | None:
         """The alert if it may go out (then its rule and group go quiet, and `ends_at` says until when)."""

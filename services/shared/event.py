@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.shared.alert import RuleRef
+from services.shared.alert import frozen_json as _match_json
 
 Outcome = Literal["success", "failure", "unknown"]
 
@@ -148,19 +149,3 @@ def with_matches(envelope: bytes, matches: list[RuleRef]) -> bytes:
     """
     body = envelope.rstrip()
     return b"".join((body[:-1], b',"matches":[', b",".join(map(_match_json, matches)), b"]}"))
-
-
-# The JSON of each rule reference, made once: a rule set is a few thousand frozen RuleRefs, and
-# their matches are most of what stage 1 writes besides the envelope. An entry keeps its RuleRef
-# alive, so its id() is not reused while cached; a reloaded rule set's refs replace the old ones.
-_MATCH_JSON: dict[int, tuple[RuleRef, bytes]] = {}
-_MATCH_JSON_ENTRIES = 16_384
-
-
-def _match_json(ref: RuleRef) -> bytes:
-    cached = _MATCH_JSON.get(id(ref))
-    if cached is None or cached[0] is not ref:
-        if len(_MATCH_JSON) >= _MATCH_JSON_ENTRIES:
-            _MATCH_JSON.clear()
-        cached = _MATCH_JSON[id(ref)] = (ref, ref.model_dump_json().encode())
-    return cached[1]

@@ -8,10 +8,11 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from services.correlator.engine import DetectionEngine
+from services.correlator.hunt import hunt_query
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import LoadedRules
 from services.correlator.ruleset import RuleSet
-from services.shared.alert import Alert, RuleRef
+from services.shared.alert import Alert, RuleRef, alert_id
 from services.shared.envelope import Envelope, FieldReader
 from services.shared.event import Event, LogSource
 
@@ -79,3 +80,32 @@ def test_an_alert_built_without_revalidation_is_a_valid_alert() -> None:
     [alert] = engine.evaluate(Envelope.of(_event(raw={"message": "x"}))).alerts
     assert Alert.model_validate_json(alert.model_dump_json()) == alert
     assert (alert.severity, alert.risk_score, [t.id for t in alert.attack]) == ("high", 73, ["T1110.001"])
+
+
+def test_each_alert_of_a_rule_carries_its_own_event() -> None:
+    """A rule's later alerts (copies of its first) hold their own event's id, time and hunt; the first is untouched."""
+    engine = _engine(_hand_rule("repeat", lambda _: True))
+    later = T0.replace(microsecond=250000)
+    events = [
+        _event(),
+        Event(id="k8s.audit-2", time=later, ingested=later, logsource=LogSource(product="linux")),
+    ]
+    first, second = (engine.evaluate(Envelope.of(event)).alerts[0] for event in events)
+    assert (first.event_ids, first.first_seen, first.last_seen) == (["e1"], T0, T0)
+    assert (second.event_ids, second.first_seen, second.last_seen) == (["k8s.audit-2"], later, later)
+    assert second.id == alert_id("repeat", {}, ["k8s.audit-2"]) != first.id
+    assert second.hunt == hunt_query([events[1].event.module], ["k8s.audit-2"])
+    assert second.to_json() == second.__pydantic_serializer__.to_json(second)
+    assert second.model_fields_set == first.model_fields_set
+
+
+def test_alerts_after_a_reload_carry_the_reloaded_rule() -> None:
+    """A rule reloaded under the same id raises alerts with its new title, not the old one's."""
+    engine = _engine(_hand_rule("reloaded", lambda _: True))
+    engine.evaluate(Envelope.of(_event()))
+    new_ref = RuleRef(id="reloaded", title="new title", level="high")
+    engine.replace_rules(
+        RuleSet(LoadedRules(rules=[CompiledRule(new_ref, None, LogSource(product="linux"), lambda _: True, "r.yml:1")]))
+    )
+    [alert] = engine.evaluate(Envelope.of(_event())).alerts
+    assert alert.rule is new_ref and (alert.severity, alert.risk_score) == ("high", 73)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from services.correlator.hunt import MAX_IDS_IN_QUERY, hunt_query
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.correlator.hunt import MAX_IDS_IN_QUERY, event_hunt, hunt_query
 
 
 def _id_pattern(query: str) -> str:
@@ -25,3 +28,21 @@ def test_query_selects_the_module_and_lists_at_most_the_cap_of_ids() -> None:
     assert hunt_query(["github", "system"], ["e1"]).startswith('{module=~"github|system"}')
     ids = [f"e{n}" for n in range(MAX_IDS_IN_QUERY + 10)]
     assert _id_pattern(hunt_query([], ids)).split("|") == ids[:MAX_IDS_IN_QUERY]
+
+
+# The escaping as it was written first (a template substitution per metacharacter): the output must not move.
+_RE2_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()]")
+_TRICKY = st.text(alphabet=st.sampled_from(".^$*+?{}[]\\|()`-_:/aZ0é\n"), max_size=24) | st.text(max_size=24)
+
+
+@given(st.lists(_TRICKY, min_size=1, max_size=5))
+def test_ids_are_escaped_as_a_regex_substitution_escapes_them(ids: list[str]) -> None:
+    """Each metacharacter gets one backslash and a backtick is dropped, exactly as `re.sub` wrote it."""
+    expected = "|".join(_RE2_SPECIAL.sub(r"\\\g<0>", i).replace("`", "") for i in ids)
+    assert _id_pattern(hunt_query(["system"], ids)) == expected
+
+
+def test_the_query_of_one_event_is_the_query_for_its_id_and_module() -> None:
+    """`event_hunt` (memoised for the alerts of one event) is `hunt_query` of that one id and module."""
+    for module, event_id in (("kubernetes", "d857.Response-1"), ("system", "e1"), ("kubernetes", "e1")):
+        assert event_hunt(module, event_id) == hunt_query([module], [event_id])
