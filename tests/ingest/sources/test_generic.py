@@ -137,6 +137,38 @@ def test_logsource_is_carried_or_defaults_to_generic() -> None:
     ]
 
 
+def test_items_naming_one_logsource_share_one_validated_instance() -> None:
+    """Items naming the same logsource get one (frozen) LogSource, validated once, equal to their own."""
+    line = b'{"logsource": {"product": "linux", "service": "sshd", "category": null}}'
+    first, second = _parse(line + b"\n" + line).events
+    assert first.logsource is second.logsource
+    assert first.logsource == LogSource(product="linux", service="sshd")
+
+
+@pytest.mark.parametrize(
+    ("logsource", "reason"),
+    [
+        ({"product": "linux", "bogus": "x"}, "line {n}: bogus: Extra inputs are not permitted"),
+        ({"product": 7}, "line {n}: product: Input should be a valid string"),
+        ({"product": ["linux"]}, "line {n}: product: Input should be a valid string"),
+        ("linux", "line {n}: event: Input should be a valid dictionary or instance of LogSource"),
+    ],
+)
+def test_a_bad_logsource_is_rejected_every_time_with_its_reason(logsource: Any, reason: str) -> None:
+    """A bad logsource rejects each item carrying it, each time with the field and pydantic's message."""
+    line = orjson.dumps({"logsource": logsource})
+    parsed = _parse(line + b"\n" + line + b'\n{"id": "ok"}')
+    assert [e.id for e in parsed.events] == ["ok"]
+    assert [r.reason for r in parsed.rejected] == [reason.format(n=1), reason.format(n=2)]
+
+
+def test_a_logsource_equal_in_value_but_not_in_type_is_not_taken_for_a_remembered_one() -> None:
+    """After {product: "1"} is remembered, {product: 1} (equal hash, not equal text) is still refused."""
+    parsed = _parse(b'{"logsource": {"product": "1"}}\n{"logsource": {"product": 1}}\n{"logsource": {"product": true}}')
+    assert [e.logsource.product for e in parsed.events] == ["1"]
+    assert [r.line for r in parsed.rejected] == [2, 3]
+
+
 @pytest.mark.parametrize("value", [1e300, -1e300, "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
 def test_out_of_range_time_is_rejected_not_raised(value: Any) -> None:
     """A time outside what datetime can hold rejects the item instead of raising out of parse."""
