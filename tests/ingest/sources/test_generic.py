@@ -10,8 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from services.ingest.sources.generic import GenericSource
-from services.shared.event import LogSource
+from services.ingest.sources.generic import GenericSource, _parse_time, to_event
+from services.ingest.sources.parsed import describe
+from services.shared.event import Event, LogSource
 
 SOURCE = GenericSource()
 
@@ -228,3 +229,45 @@ def test_arbitrary_json_values_never_raise_and_every_item_is_accounted_for(items
     assert len(parsed.events) + len(parsed.rejected) == len(items)
     for event in parsed.events:
         assert event.raw in items
+
+
+def _validated_whole(item: dict[str, Any], received: datetime) -> Event:
+    """The mapping as DESIGN.md states it, written plainly: every logsource validated, one dict for the model."""
+    event_time = next((item[k] for k in ("time", "@timestamp", "timestamp") if item.get(k) is not None), None)
+    logsource, message = item.get("logsource"), item.get("message")
+    sets = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
+    document: dict[str, Any] = {"event": {}} | {k: item[k] for k in sets if isinstance(item.get(k), dict)}
+    document |= {
+        "id": str(item["id"]) if item.get("id") not in (None, "") else "generated",
+        "time": _parse_time(event_time) if event_time is not None else received,
+        "ingested": received,
+        "logsource": LogSource.model_validate(logsource) if logsource else LogSource(product="generic"),
+        "message": message if isinstance(message, str) else None,
+        "labels": item.get("labels") or {},
+        "raw": item,
+    }
+    return Event.model_validate(document)
+
+
+_logsources = st.sampled_from([{"product": "linux"}, {"product": "linux", "service": "sshd"}]) | st.dictionaries(
+    st.sampled_from(["product", "service", "category", "bogus"]), st.none() | _text | st.integers() | st.booleans()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_objects | st.fixed_dictionaries({"logsource": _logsources}), min_size=2, max_size=6))
+def test_items_become_what_validating_each_whole_would_make(items: list[dict[str, Any]]) -> None:
+    """Each item gives the event (or the rejection reason) a plain validation of the whole item gives."""
+    received = datetime(2024, 5, 1, tzinfo=UTC)
+    for number, item in enumerate(items, start=1):
+        try:
+            expected: Event | str = _validated_whole(item, received)
+        except (ValueError, TypeError) as exc:
+            expected = describe(exc)
+        try:
+            got: Event | str = to_event(item, received)
+        except (ValueError, TypeError) as exc:
+            got = describe(exc)
+        if isinstance(got, Event) and isinstance(expected, Event) and item.get("id") in (None, ""):
+            got = got.model_copy(update={"id": "generated"})
+        assert got == expected, number
