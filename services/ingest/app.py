@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -30,7 +30,7 @@ from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import EndpointLimits, IngestSettings
 from services.ingest.sources import Parsed, Source, build_sources
 from services.shared.bus import Bus
-from services.shared.http import Readiness, create_probe_app, json_error
+from services.shared.http import Readiness, create_probe_app, json_answer, json_error
 from services.shared.metrics import BYTES_RECEIVED, ERRORS
 
 log = structlog.get_logger()
@@ -120,8 +120,11 @@ async def _accept(request: web.Request, endpoint: _Endpoint) -> web.Response:
     BYTES_RECEIVED.labels(name).inc(len(body))
 
     # aiohttp has already undone any Content-Encoding: the source must not try again.
-    headers = CIMultiDict(request.headers)
-    headers.popall("Content-Encoding", None)
+    headers: Mapping[str, str] = request.headers
+    if "Content-Encoding" in headers:  # copied only then: most requests are not compressed
+        decoded = CIMultiDict(request.headers)
+        decoded.popall("Content-Encoding", None)
+        headers = decoded
     started = time.perf_counter()
     parsed = endpoint.source.parse(body, headers)
     PARSE_SECONDS.labels(name).observe(time.perf_counter() - started)
@@ -147,7 +150,7 @@ def _answer(route: Route, parsed: Parsed) -> web.Response:
     body: dict[str, object] = {"accepted": len(parsed.events), "rejected": rejected}
     if route.with_ids:
         body["ids"] = [e.id for e in parsed.events]
-    return web.json_response(body, status=route.status)
+    return json_answer(body, status=route.status)
 
 
 async def _read_capped(request: web.Request, cap: int) -> bytes:

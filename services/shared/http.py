@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -18,9 +20,22 @@ class Readiness:
 READINESS = web.AppKey("readiness", Readiness)
 
 
+def json_answer(data: Any, status: int = 200) -> web.Response:
+    """What `web.json_response` answers, the JSON written by orjson (compact, UTF-8).
+
+    The standard library's encoder showed in ingest's profiles (an answer lists a hundred ids).
+    Text orjson refuses (a lone surrogate) is still written by the standard library.
+    """
+    try:
+        body = orjson.dumps(data)
+    except TypeError:
+        body = json.dumps(data).encode()
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+
+
 def json_error(status: int, error: str, reason: str, **extra: Any) -> web.Response:
     """An error answer a client can act on: a stable `error` code and a human `reason`."""
-    return web.json_response({"error": error, "reason": reason, **extra}, status=status)
+    return json_answer({"error": error, "reason": reason, **extra}, status=status)
 
 
 async def _healthz(_: web.Request) -> web.Response:

@@ -18,9 +18,14 @@ from services.ingest.sources.parsed import Document, Parsed, Rejected, describe,
 from services.ingest.sources.times import epoch_time, text_time
 from services.shared.event import Event, LogSource
 
-_TIME_KEYS = ("time", "@timestamp", "timestamp")
-_ECS_KEYS = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
+_ECS_KEYS = frozenset({"event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator"})
 _GENERIC = LogSource(product="generic")  # frozen: one instance serves every event without a logsource
+# Validated logsources by their items (frozen, so shared by every event naming the same one). A sender
+# inventing a new logsource per item costs at most this many entries of three short texts (a valid
+# logsource has no other keys) before the cache starts over.
+_LOGSOURCES: dict[tuple[tuple[str, Any], ...], LogSource] = {}
+_LOGSOURCE_ENTRIES = 1024
+_LOGSOURCE_TEXT_CHARS = 256
 
 
 class GenericSource:
@@ -40,10 +45,10 @@ class GenericSource:
         if not items and not parsed.rejected:
             parsed.rejected.append(Rejected("empty_batch", "the body holds no events", body))
         for item_line, item, original in items:
-            where = f"line {item_line}: " if item_line else ""
             try:
                 parsed.accept(to_event(item, now), original)
             except (ValueError, TypeError) as exc:
+                where = f"line {item_line}: " if item_line else ""
                 parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
         return parsed
 
@@ -52,30 +57,51 @@ def to_event(item: Any, received: datetime) -> Event:
     """Map one posted object to the envelope; raises ValueError with a readable reason."""
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
-    event_time = None
-    for key in _TIME_KEYS:
-        if (event_time := item.get(key)) is not None:
-            break
-    logsource, message = item.get("logsource"), item.get("message")
+    get = item.get
+    event_time = get("time")
+    if event_time is None:
+        event_time = get("@timestamp")
+        if event_time is None:
+            event_time = get("timestamp")
     # One validation of one dict: pydantic checks the nested sets in the same pass, in its core. An empty
     # `event` set is given too: the model's default would build it in Python, costing more than the rest.
     document: dict[str, Any] = {"event": {}}
-    document.update((k, value) for k in _ECS_KEYS if isinstance(value := item.get(k), dict))
-    document.update(
-        id=str(item["id"]) if item.get("id") not in (None, "") else uuid.uuid4().hex,
-        time=_parse_time(event_time) if event_time is not None else received,
-        ingested=received,
-        logsource=_logsource(logsource) if logsource else _GENERIC,
-        message=message if isinstance(message, str) else None,
-        labels=item.get("labels") or {},
-        raw=item,
-    )
+    for key in _ECS_KEYS.intersection(item):  # an item holds a few of them among many other keys
+        if isinstance(value := item[key], dict):
+            document[key] = value
+    item_id, logsource, message = get("id"), get("logsource"), get("message")
+    document["id"] = str(item_id) if item_id not in (None, "") else uuid.uuid4().hex
+    document["time"] = _parse_time(event_time) if event_time is not None else received
+    document["ingested"] = received
+    document["logsource"] = _logsource(logsource) if logsource else _GENERIC
+    if isinstance(message, str):
+        document["message"] = message
+    document["labels"] = get("labels") or {}
+    document["raw"] = item
     return Event.model_validate(document)
 
 
 def _logsource(value: Any) -> LogSource:
-    # Validated on its own, so a bad logsource is reported as before (`product: …`, not `logsource.product: …`).
-    return LogSource.model_validate(value)
+    """The item's logsource, validated once per distinct one: a batch's items share a handful of them.
+
+    Only logsources of short text are remembered, keyed on their items: a key equal to one of those
+    holds the same text, so it validates the same. Anything else (a list, a number) is validated every time,
+    on its own, so a bad logsource is reported as before (`product: …`, not `logsource.product: …`).
+    """
+    if not isinstance(value, dict):
+        return LogSource.model_validate(value)
+    try:
+        key = tuple(value.items())
+        cached = _LOGSOURCES.get(key)
+    except TypeError:  # an unhashable value (a list, an object): not a logsource that validates anyway
+        return LogSource.model_validate(value)
+    if cached is None:
+        cached = LogSource.model_validate(value)  # raises for a bad one, which is then not remembered
+        if all(v is None or (type(v) is str and len(v) <= _LOGSOURCE_TEXT_CHARS) for v in value.values()):
+            if len(_LOGSOURCES) >= _LOGSOURCE_ENTRIES:
+                _LOGSOURCES.clear()
+            _LOGSOURCES[key] = cached
+    return cached
 
 
 def _parse_time(value: Any) -> datetime:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from services.ingest.sources.generic import GenericSource
-from services.shared.event import LogSource
+from services.ingest.sources.generic import GenericSource, _parse_time, to_event
+from services.ingest.sources.parsed import describe
+from services.shared.event import Event, LogSource
 
 SOURCE = GenericSource()
 
@@ -137,6 +138,38 @@ def test_logsource_is_carried_or_defaults_to_generic() -> None:
     ]
 
 
+def test_items_naming_one_logsource_share_one_validated_instance() -> None:
+    """Items naming the same logsource get one (frozen) LogSource, validated once, equal to their own."""
+    line = b'{"logsource": {"product": "linux", "service": "sshd", "category": null}}'
+    first, second = _parse(line + b"\n" + line).events
+    assert first.logsource is second.logsource
+    assert first.logsource == LogSource(product="linux", service="sshd")
+
+
+@pytest.mark.parametrize(
+    ("logsource", "reason"),
+    [
+        ({"product": "linux", "bogus": "x"}, "line {n}: bogus: Extra inputs are not permitted"),
+        ({"product": 7}, "line {n}: product: Input should be a valid string"),
+        ({"product": ["linux"]}, "line {n}: product: Input should be a valid string"),
+        ("linux", "line {n}: event: Input should be a valid dictionary or instance of LogSource"),
+    ],
+)
+def test_a_bad_logsource_is_rejected_every_time_with_its_reason(logsource: Any, reason: str) -> None:
+    """A bad logsource rejects each item carrying it, each time with the field and pydantic's message."""
+    line = orjson.dumps({"logsource": logsource})
+    parsed = _parse(line + b"\n" + line + b'\n{"id": "ok"}')
+    assert [e.id for e in parsed.events] == ["ok"]
+    assert [r.reason for r in parsed.rejected] == [reason.format(n=1), reason.format(n=2)]
+
+
+def test_a_logsource_equal_in_value_but_not_in_type_is_not_taken_for_a_remembered_one() -> None:
+    """After {product: "1"} is remembered, {product: 1} (equal hash, not equal text) is still refused."""
+    parsed = _parse(b'{"logsource": {"product": "1"}}\n{"logsource": {"product": 1}}\n{"logsource": {"product": true}}')
+    assert [e.logsource.product for e in parsed.events] == ["1"]
+    assert [r.line for r in parsed.rejected] == [2, 3]
+
+
 @pytest.mark.parametrize("value", [1e300, -1e300, "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
 def test_out_of_range_time_is_rejected_not_raised(value: Any) -> None:
     """A time outside what datetime can hold rejects the item instead of raising out of parse."""
@@ -196,3 +229,45 @@ def test_arbitrary_json_values_never_raise_and_every_item_is_accounted_for(items
     assert len(parsed.events) + len(parsed.rejected) == len(items)
     for event in parsed.events:
         assert event.raw in items
+
+
+def _validated_whole(item: dict[str, Any], received: datetime) -> Event:
+    """The mapping as DESIGN.md states it, written plainly: every logsource validated, one dict for the model."""
+    event_time = next((item[k] for k in ("time", "@timestamp", "timestamp") if item.get(k) is not None), None)
+    logsource, message = item.get("logsource"), item.get("message")
+    sets = ("event", "user", "source", "destination", "host", "process", "url", "http", "orchestrator")
+    document: dict[str, Any] = {"event": {}} | {k: item[k] for k in sets if isinstance(item.get(k), dict)}
+    document |= {
+        "id": str(item["id"]) if item.get("id") not in (None, "") else "generated",
+        "time": _parse_time(event_time) if event_time is not None else received,
+        "ingested": received,
+        "logsource": LogSource.model_validate(logsource) if logsource else LogSource(product="generic"),
+        "message": message if isinstance(message, str) else None,
+        "labels": item.get("labels") or {},
+        "raw": item,
+    }
+    return Event.model_validate(document)
+
+
+_logsources = st.sampled_from([{"product": "linux"}, {"product": "linux", "service": "sshd"}]) | st.dictionaries(
+    st.sampled_from(["product", "service", "category", "bogus"]), st.none() | _text | st.integers() | st.booleans()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_objects | st.fixed_dictionaries({"logsource": _logsources}), min_size=2, max_size=6))
+def test_items_become_what_validating_each_whole_would_make(items: list[dict[str, Any]]) -> None:
+    """Each item gives the event (or the rejection reason) a plain validation of the whole item gives."""
+    received = datetime(2024, 5, 1, tzinfo=UTC)
+    for number, item in enumerate(items, start=1):
+        try:
+            expected: Event | str = _validated_whole(item, received)
+        except (ValueError, TypeError) as exc:
+            expected = describe(exc)
+        try:
+            got: Event | str = to_event(item, received)
+        except (ValueError, TypeError) as exc:
+            got = describe(exc)
+        if isinstance(got, Event) and isinstance(expected, Event) and item.get("id") in (None, ""):
+            got = got.model_copy(update={"id": "generated"})
+        assert got == expected, number
