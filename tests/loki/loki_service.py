@@ -222,6 +222,17 @@ def query_range(
     return sorted(entries, key=lambda e: e.timestamp_ns)
 
 
+def count_entries(url: str, tenant: str, selector: str) -> int:
+    """How many entries `selector` holds for `tenant` within an hour either side of now (a metric query: no lines)."""
+    params = urllib.parse.urlencode(
+        {"query": f"sum(count_over_time({selector}[2h]))", "time": time.time_ns() + 3600 * 10**9}
+    )
+    request = urllib.request.Request(f"{url}/loki/api/v1/query?{params}", headers={"X-Scope-OrgID": tenant})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        result = json.loads(answer.read())["data"]["result"]
+    return int(result[0]["value"][1]) if result else 0
+
+
 @functools.cache
 def session_loki() -> LokiService:
     """The Loki every test of the session shares (tests isolate themselves by tenant); stopped at exit."""

@@ -22,7 +22,7 @@ from services.correlator.sinks.record import EnrichedFields, EnrichedRecord
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.errors import SinkError
 from services.shared.event import EnrichedEvent
-from services.shared.loki.codec import JSON, PROTOBUF, Entry, Stream, encode_json, encode_protobuf
+from services.shared.loki.codec import JSON, PROTOBUF, Entry, Stream, encode_json, encode_protobuf, format_labels
 from services.shared.metrics import SINK_SENT
 
 PUSH_PATH = "/loki/api/v1/push"
@@ -125,27 +125,47 @@ def timestamp_ns(moment: datetime) -> int:
 class _Labelled(NamedTuple):  # immutable, and cheaper to build than a frozen dataclass: one per event
     labels: tuple[tuple[str, str], ...]
     entry: Entry
-    size: int  # the line's length in bytes
+    size: int  # at least what the entry adds to a PushRequest: line, metadata and framing
+
+
+# Upper bounds of protobuf's framing in a PushRequest (tags, lengths, the timestamp), per entry
+# and per stream; a stream also carries its label text, and each metadata pair its own bytes.
+_ENTRY_FRAMING = 48
+_METADATA_FRAMING = 12
+_STREAM_FRAMING = 16
 
 
 def build_loki_pushes(records: list[EnrichedRecord], settings: SinksSettings) -> list[list[Stream]]:
     """The push requests for a batch of events (pure: golden-tested).
 
-    Entries are ordered by timestamp, cut into pushes of at most `loki_batch_max_bytes` of
-    lines, and grouped by stream within each push, so every stream reaches Loki in order.
+    Entries are ordered by timestamp, cut into pushes whose PushRequest stays within
+    `loki_batch_max_bytes` (Loki's ingesters refuse a message over their gRPC limit, 4 MiB by
+    default, with a 500 that retrying cannot cure), and grouped by stream within each push, so
+    every stream reaches Loki in order.
     """
     labelled = sorted(
         (_labelled(record, settings) for record in records), key=lambda x: (x.entry.timestamp_ns, x.entry.line)
     )
+    cap = settings.loki_batch_max_bytes
     pushes: list[list[_Labelled]] = []
-    size = settings.loki_batch_max_bytes
+    streams: set[tuple[tuple[str, str], ...]] = set()
+    size = cap
     for item in labelled:
-        if not pushes or size + item.size > settings.loki_batch_max_bytes:
+        grows = item.size if item.labels in streams else item.size + _stream_size(item.labels)
+        if not pushes or size + grows > cap:
             pushes.append([])
+            streams = set()
             size = 0
+            grows = item.size + _stream_size(item.labels)
         pushes[-1].append(item)
-        size += item.size
+        streams.add(item.labels)
+        size += grows
     return [_streams(push) for push in pushes]
+
+
+@lru_cache(maxsize=1024)  # a batch holds a handful of streams, asked about once per entry
+def _stream_size(labels: tuple[tuple[str, str], ...]) -> int:
+    return _STREAM_FRAMING + len(format_labels(dict(labels)).encode())
 
 
 def _labelled(record: EnrichedRecord, settings: SinksSettings) -> _Labelled:
@@ -158,6 +178,7 @@ def _labelled(record: EnrichedRecord, settings: SinksSettings) -> _Labelled:
     labels = stream_labels(event, settings.loki_event_labels)
     line = loki_line(record, settings.loki_max_line_bytes)
     size = record.size if line is record.line else len(line.encode())
+    size += _ENTRY_FRAMING + sum(_METADATA_FRAMING + len(k) + len(v.encode()) for k, v in metadata.items())
     return _Labelled(labels, Entry(timestamp_ns(event.time), line, metadata), size)
 
 
@@ -210,6 +231,8 @@ class LokiSink:
                 detail = (await answer.text(errors="replace"))[:_ERROR_EXCERPT_CHARS].strip()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise SinkError(self.name, f"{self._endpoint}: {type(exc).__name__}", retriable=True) from None
-        # 429: the tenant's ingestion rate; 5xx: Loki or its gateway in trouble. Both pass; a 4xx will not.
-        retriable = answer.status == 429 or answer.status >= 500
+        # 429: the tenant's ingestion rate; 5xx: Loki or its gateway in trouble. Both pass; a 4xx will not,
+        # nor a message over the ingesters' gRPC limit (a 500 too): refused, the batch is sent in parts.
+        too_large = "larger than max" in detail
+        retriable = (answer.status == 429 or answer.status >= 500) and not too_large
         raise SinkError(self.name, f"Loki answered {answer.status}: {detail}", retriable=retriable)

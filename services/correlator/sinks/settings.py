@@ -55,7 +55,10 @@ class SinksSettings(CommonSettings):
         "protobuf", description="Push body: snappy-compressed protobuf (Loki's fastest) or gzip-compressed JSON."
     )
     loki_batch_max_bytes: int = Field(
-        1024 * 1024, ge=1024, le=4 * 1024 * 1024, description="Log line bytes per push, below Loki's 4 MB/s rate."
+        1024 * 1024,
+        ge=1024,
+        le=4 * 1024 * 1024,
+        description="Bytes of one push request (lines, metadata, framing); Loki's gRPC limit is 4 MiB by default.",
     )
     loki_batch_wait_seconds: float = Field(
         1.0, ge=0, le=60, description="Longest wait for a push to fill up before it is sent anyway."

@@ -50,6 +50,11 @@ def decode_push(body: bytes, content_type: str, content_encoding: str, max_bytes
 
 def encode_protobuf(streams: list[Stream]) -> bytes:
     """A snappy-compressed protobuf PushRequest, the body Loki ingests fastest."""
+    return bytes(cramjam.snappy.compress_raw(push_request(streams).SerializeToString()))
+
+
+def push_request(streams: list[Stream]) -> push_pb2.PushRequest:
+    """The PushRequest message of some streams: what Loki's distributor passes on to its ingesters."""
     request = push_pb2.PushRequest()
     for stream in streams:
         out = request.streams.add(labels=format_labels(stream.labels))
@@ -58,7 +63,7 @@ def encode_protobuf(streams: list[Stream]) -> bytes:
             e.timestamp.seconds, e.timestamp.nanos = divmod(entry.timestamp_ns, 1_000_000_000)
             for name, value in entry.metadata.items():
                 e.structured_metadata.add(name=name, value=value)
-    return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+    return request
 
 
 def encode_json(streams: list[Stream]) -> bytes:

@@ -5,6 +5,7 @@ Every test writes under a tenant of its own and reads back through Loki's query 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,16 @@ import pytest
 from pydantic import SecretStr
 
 from services.correlator.hunt import hunt_query
-from services.correlator.sinks.loki import LokiSink
+from services.correlator.sinks.loki import LokiSink, timestamp_ns
 from services.correlator.sinks.record import record_of
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import RuleRef
 from services.shared.errors import ConfigError, SinkError
 from services.shared.event import EnrichedEvent
+from services.shared.loki.codec import Entry, Stream, encode_protobuf
 from tests.infra import SiemProcess, free_port, http_json, wait_until
 from tests.loki.gateway import LokiGateway
-from tests.loki.loki_service import SLOW_TENANT, LokiService, query_range
+from tests.loki.loki_service import BULK_TENANT, SLOW_TENANT, LokiService, count_entries, query_range
 
 RULE = RuleRef(id="r-1", title="Failed root login", level="high")
 
@@ -95,6 +97,21 @@ async def test_a_large_batch_goes_in_several_pushes(loki: LokiGateway, tenant: s
     assert len(_stored(loki, tenant)) == 100
 
 
+async def test_pushes_at_the_largest_batch_setting_fit_lokis_message_limit(loki: LokiGateway) -> None:
+    """At SIEM_LOKI_BATCH_MAX_BYTES' maximum (4 MiB), a 6 MiB batch with metadata goes in pushes Loki's ingesters take.
+
+    Counting lines alone, the first push came to 4.2 MB of PushRequest: Loki answered 500 (over its 4 MiB gRPC
+    limit) for ever. The bulk tenant's rate limit is raised, so only the message size is under test here.
+    """
+    env = f"e{uuid.uuid4().hex[:10]}"
+    padded = {"labels": {"env": env}, "raw": {"padding": "x" * 2000}}
+    events = [event.model_copy(update=padded) for event in _events(3000)]
+    await _send(loki.url, BULK_TENANT, events, loki_batch_max_bytes=4 * 1024 * 1024)
+    assert loki.stats["pushes_accepted"] == 2
+    # Counted, not read back: Loki here takes over a minute to return 6 MB of lines.
+    assert count_entries(loki.loki_url, BULK_TENANT, f'{{env="{env}"}}') == 3000
+
+
 async def test_events_belong_to_the_configured_tenant(loki: LokiGateway, tenant: str) -> None:
     """X-Scope-OrgID comes from SIEM_LOKI_TENANT: the events are in that tenant and in no other."""
     await _send(loki.url, tenant, _events(3))
@@ -140,6 +157,24 @@ async def test_server_errors_are_retriable(loki: LokiGateway, tenant: str, statu
     with pytest.raises(SinkError) as raised:
         await _send(loki.url, tenant, _events(1))
     assert raised.value.retriable and str(status) in raised.value.reason
+
+
+async def test_a_message_over_lokis_grpc_limit_is_a_refusal_not_a_retry(loki: LokiGateway) -> None:
+    """Loki's 500 for a PushRequest over its ingesters' limit never heals: refused, so the batch goes in parts.
+
+    The push is posted as a Loki with a lower limit than the sink's setting would get it (the sink's own
+    pushes stay within 4 MiB, above).
+    """
+    padding = "x" * 4096
+    entries = [
+        Entry(timestamp_ns(datetime.now(UTC)) + i, f'{{"id": "big-{i}", "p": "{padding}"}}') for i in range(1100)
+    ]
+    body = encode_protobuf([Stream({"module": "system"}, entries)])
+    async with aiohttp.ClientSession() as session:
+        sink = LokiSink(SinksSettings(loki_url=loki.url, loki_tenant=BULK_TENANT), session)
+        with pytest.raises(SinkError) as raised:
+            await sink._post(body)
+    assert not raised.value.retriable and "500" in raised.value.reason and "larger than max" in raised.value.reason
 
 
 async def test_other_4xx_are_refusals_with_lokis_reason(loki: LokiGateway, tenant: str) -> None:

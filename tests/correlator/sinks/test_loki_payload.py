@@ -22,7 +22,7 @@ from services.correlator.sinks.record import decode_enriched, record_of
 from services.correlator.sinks.settings import SinksSettings
 from services.shared.alert import RuleRef
 from services.shared.event import EnrichedEvent
-from services.shared.loki.codec import encode_protobuf
+from services.shared.loki.codec import encode_protobuf, push_request
 from tests.loki.loki_proto import loki_push_pb2
 
 T0 = datetime(2026, 11, 26, 6, 0, 0, 123456, tzinfo=UTC)
@@ -168,15 +168,22 @@ def test_structured_metadata_can_be_turned_off() -> None:
     assert push[0].entries[0].metadata == {}
 
 
-def test_pushes_are_cut_by_size() -> None:
-    """Lines over loki_batch_max_bytes are spread over several pushes, each under the cap, in time order."""
-    events = [_event(id=f"e{i:02}", time=T0 + timedelta(seconds=i), raw="x" * 900) for i in range(20)]
-    pushes = build_loki_pushes([record_of(e) for e in events], _settings(loki_batch_max_bytes=4096))
+@pytest.mark.parametrize("cap", [4096, 16_384, 65_536])
+@pytest.mark.parametrize("metadata", [True, False])
+def test_pushes_are_cut_by_size(cap: int, metadata: bool) -> None:
+    """Each push's PushRequest, framing and metadata included, stays within loki_batch_max_bytes; order is kept."""
+    events = [
+        _event(id=f"e{i:03}", time=T0 + timedelta(seconds=i), raw="x" * (i * 37 % 900), labels={"env": f"s{i % 3}"})
+        for i in range(200)
+    ]
+    settings = _settings(loki_batch_max_bytes=cap, loki_structured_metadata=metadata, loki_event_labels=["env"])
+    pushes = build_loki_pushes([record_of(e) for e in events], settings)
     assert len(pushes) > 1
     for push in pushes:
-        assert sum(len(e.line.encode()) for s in push for e in s.entries) <= 4096
-    order = [orjson.loads(e.line)["id"] for push in pushes for s in push for e in s.entries]
-    assert order == [f"e{i:02}" for i in range(20)]
+        assert push_request(push).ByteSize() <= cap
+    # Pushes follow each other in time; inside one, entries are grouped by stream.
+    order = [sorted(orjson.loads(e.line)["id"] for s in push for e in s.entries) for push in pushes]
+    assert [event_id for push in order for event_id in push] == [f"e{i:03}" for i in range(200)]
 
 
 def test_push_url_accepts_a_base_or_the_full_path() -> None:
