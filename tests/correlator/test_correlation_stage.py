@@ -15,6 +15,7 @@ from services.correlator.stage import CorrelationHandler
 from services.shared import topics
 from services.shared.bus import Message
 from services.shared.bus.memory import MemoryBus
+from tests.memory_bus import read_topic
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FAIL, BURST, WAVE = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"siem-test:stage:{n}")) for n in ("fail", "burst", "wave"))
@@ -56,12 +57,6 @@ def hit(seconds: float, user: str = "bob") -> bytes:
     ).to_json()
 
 
-async def read(bus: MemoryBus, topic: str) -> list[Message]:
-    consumer = bus.consumer(f"reader-{uuid.uuid4().hex[:6]}", [topic])
-    await consumer.start()
-    return await consumer.getmany(timeout_ms=0, max_records=100)
-
-
 async def test_a_bad_hit_is_dead_lettered_with_its_reason_and_the_batch_goes_on(tmp_path: Path) -> None:
     """A hit with a naive time goes to siem.dlq as invalid_hit naming the field; the good hits still alert."""
     stage, bus = handler(tmp_path)
@@ -71,7 +66,7 @@ async def test_a_bad_hit_is_dead_lettered_with_its_reason_and_the_batch_goes_on(
         [message(0, hit(0)), message(1, orjson.dumps(naive)), message(2, b"not json"), message(3, hit(2))]
     )
     assert counts["alerts"] == 1
-    dead = await read(bus, topics.DLQ)
+    dead = await read_topic(bus, topics.DLQ)
     assert [m.header("siem.error_type") for m in dead] == [b"invalid_hit", b"invalid_hit"]
     assert b"$.time" in (dead[0].header("siem.reason") or b"") and dead[0].value == orjson.dumps(naive)
     assert b"malformed" in (dead[1].header("siem.reason") or b"")
@@ -81,10 +76,10 @@ async def test_chained_hits_are_produced_and_read_back(tmp_path: Path) -> None:
     """An inner alert becomes a hit on siem.hits that the handler reads back and counts for the outer correlation."""
     stage, bus = handler(tmp_path)
     await stage([message(n, hit(n)) for n in range(4)])
-    chained = await read(bus, topics.HITS)
+    chained = await read_topic(bus, topics.HITS)
     assert len(chained) == 2
     assert chained[0].key == Hit.from_json(chained[0].value).key().encode()
     counts = await stage([message(4 + n, m.value) for n, m in enumerate(chained)])
-    alerts = [orjson.loads(m.value) for m in await read(bus, topics.ALERTS)]
+    alerts = [orjson.loads(m.value) for m in await read_topic(bus, topics.ALERTS)]
     assert counts["alerts"] == 1 and [a["rule"]["id"] for a in alerts] == [BURST, BURST, WAVE]
     assert alerts[-1]["count"] == 4 and alerts[-1]["group"] == {"user.name": "bob"}

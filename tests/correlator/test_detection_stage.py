@@ -16,6 +16,7 @@ from services.shared import topics
 from services.shared.bus import Message
 from services.shared.bus.memory import MemoryBus
 from services.shared.event import Event, LogSource
+from tests.memory_bus import read_topic
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RULE = str(uuid.uuid5(uuid.NAMESPACE_URL, "siem-test:detection-stage"))
@@ -38,12 +39,6 @@ def _envelope(event_id: str, code: object) -> bytes:
     return envelope(Event(id=event_id, time=T0, ingested=T0, logsource=LogSource(product="test"), raw=raw))
 
 
-async def _read(bus: MemoryBus, topic: str) -> list[Message]:
-    consumer = bus.consumer(f"reader-{uuid.uuid4().hex[:6]}", [topic])
-    await consumer.start()
-    return await consumer.getmany(timeout_ms=0, max_records=100)
-
-
 async def test_bad_envelopes_are_dead_lettered_naming_the_field_and_the_batch_goes_on(tmp_path: Path) -> None:
     """A keyword sent as a number and a truncated record go to siem.dlq as invalid_envelope; good ones alert."""
     stage, bus = _handler(tmp_path)
@@ -52,11 +47,11 @@ async def test_bad_envelopes_are_dead_lettered_naming_the_field_and_the_batch_go
     counts = await stage([Message(topic=topics.EVENTS, partition=0, offset=n, value=v) for n, v in enumerate(values)])
 
     assert counts == {"alerts": 2, "hits": 0, "invalid": 2}
-    dead = await _read(bus, topics.DLQ)
+    dead = await read_topic(bus, topics.DLQ)
     assert [m.header("siem.error_type") for m in dead] == [b"invalid_envelope", b"invalid_envelope"]
     assert b"$.user.id" in (dead[0].header("siem.reason") or b"") and dead[0].value == values[1]
     assert dead[1].value == values[2]
-    enriched = [orjson.loads(m.value) for m in await _read(bus, topics.ENRICHED)]
+    enriched = [orjson.loads(m.value) for m in await read_topic(bus, topics.ENRICHED)]
     assert [(e["id"], [m["id"] for m in e["matches"]]) for e in enriched] == [("e-1", [RULE]), ("e-4", [RULE])]
-    alerts = [orjson.loads(m.value) for m in await _read(bus, topics.ALERTS)]
+    alerts = [orjson.loads(m.value) for m in await read_topic(bus, topics.ALERTS)]
     assert [a["event_ids"] for a in alerts] == [["e-1"], ["e-4"]]

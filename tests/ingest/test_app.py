@@ -19,7 +19,7 @@ from services.shared.bus.memory import MemoryBus
 from services.shared.event import Event
 from services.shared.http import Readiness
 from tests.ingest.conftest import MakeClient
-from tests.ingest.memory import read_topic
+from tests.memory_bus import read_topic
 
 
 async def _read(bus: MemoryBus, topic: str) -> list[Message]:

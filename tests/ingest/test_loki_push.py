@@ -17,7 +17,7 @@ import orjson
 from services.shared import topics
 from services.shared.bus.memory import MemoryBus
 from tests.ingest.conftest import MakeClient
-from tests.ingest.memory import read_topic
+from tests.memory_bus import read_topic
 
 SSHD = "Feb 21 21:54:44 web-1 sshd[3402]: Failed password for root from 203.0.113.7 port 29160 ssh2"
 APP = '{"level":"info","msg":"GET / 200"}'

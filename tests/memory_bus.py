@@ -1,4 +1,4 @@
-"""Reading back what ingest put on the memory bus."""
+"""Reading back what a service put on the memory bus."""
 
 from __future__ import annotations
 
