@@ -15,12 +15,16 @@ the field named. tests/shared/test_envelope.py holds both readings against each 
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from functools import reduce
+from types import UnionType
+from typing import Annotated, Any, get_args
 
 import msgspec
+from pydantic import BaseModel
 
-from services.shared.event import Event
+from services.shared.event import EcsFieldSet, Event
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 FieldSet = dict[str, Any]  # an ECS field set as it was in JSON, extra names included
@@ -71,62 +75,34 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True):
         return decode(event.model_dump_json(exclude_none=True).encode())
 
 
-# What `Event` types inside each field set; other names in a set pass through unchecked, as there.
-class _EventInfo(msgspec.Struct):
-    module: str = "generic"
-    dataset: str | None = None
-    action: str | None = None
-    outcome: Literal["success", "failure", "unknown"] = "unknown"
-    category: list[str] = []
+def _shape_of(model: type[BaseModel]) -> type[msgspec.Struct]:
+    """A Struct checking the names `model` types, with its defaults; names it does not type pass through."""
+    fields = []
+    for name, info in model.model_fields.items():
+        # Event's factories take no arguments (pydantic's type also allows ones that take the data).
+        default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
+        fields.append((name, _checked_type(info.annotation), default))
+    return msgspec.defstruct(f"{model.__name__}Shape", fields)
 
 
-class _User(msgspec.Struct):
-    name: str | None = None
-    id: str | None = None
+def _checked_type(annotation: Any) -> Any:
+    """The annotation with each nested model replaced by its shape (`Http.request`)."""
+    if isinstance(annotation, UnionType):
+        return reduce(operator.or_, (_checked_type(arg) for arg in get_args(annotation)))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _shape_of(annotation)
+    return annotation
 
 
-class _Endpoint(msgspec.Struct):
-    ip: str | None = None
-    port: int | None = None
-
-
-class _Named(msgspec.Struct):
-    name: str | None = None
-
-
-class _Process(msgspec.Struct):
-    name: str | None = None
-    pid: int | None = None
-
-
-class _Url(msgspec.Struct):
-    path: str | None = None
-
-
-class _HttpRequest(msgspec.Struct):
-    method: str | None = None
-
-
-class _HttpResponse(msgspec.Struct):
-    status_code: int | None = None
-
-
-class _Http(msgspec.Struct):
-    request: _HttpRequest | None = None
-    response: _HttpResponse | None = None
-
-
-# Each field set and the shape of its typed names, `event` first (tests hold these against `Event`'s models).
-CHECKED_FIELD_SETS = (
-    ("event", _EventInfo),
-    ("user", _User),
-    ("source", _Endpoint),
-    ("destination", _Endpoint),
-    ("host", _Named),
-    ("process", _Process),
-    ("url", _Url),
-    ("http", _Http),
-)
+# Each ECS field set whose model types some names, with the shape checking them: derived from `Event`,
+# so the two cannot drift apart. Sets without typed names (`orchestrator`, `git`) need no check.
+CHECKED_FIELD_SETS = {
+    name: _shape_of(model)
+    for name, info in Event.model_fields.items()
+    for model in get_args(info.annotation) or (info.annotation,)
+    if isinstance(model, type) and issubclass(model, EcsFieldSet) and model.model_fields
+}
+_EVENT_SHAPE = CHECKED_FIELD_SETS["event"]
 _DECODER = msgspec.json.Decoder(Envelope)
 
 
@@ -134,10 +110,10 @@ def decode(data: bytes) -> Envelope:
     """The envelope a `siem.events` record holds, checked as `Event` checks it; raises InvalidEnvelope."""
     try:
         envelope = _DECODER.decode(data)
-        info = _checked("event", envelope.event, _EventInfo)
-        for name, shape in CHECKED_FIELD_SETS[1:]:
+        info = _checked("event", envelope.event, _EVENT_SHAPE)
+        for name, shape in CHECKED_FIELD_SETS.items():
             field_set = getattr(envelope, name)
-            if field_set is not None:
+            if name != "event" and field_set is not None:
                 _checked(name, field_set, shape)
     except msgspec.DecodeError as exc:  # malformed JSON, or ValidationError naming the field
         raise InvalidEnvelope(str(exc)) from None
