@@ -194,5 +194,5 @@ def _profile(ctx: Context, variant: Variant, body: tuple[int, Any]) -> list[str]
     profile = holder.get("p")
     if profile is None:
         return ["py-spy could not sample the ingest process."]
-    title = f"`siem run ingest` over Kafka, batches of 100 — `py-spy record --pid PID --duration {seconds:g}`"
+    title = f"`siem run ingest` over Kafka, batches of 100 — `py-spy record --native --pid PID --duration {seconds:g}`"
     return profile.markdown(title)

@@ -156,7 +156,9 @@ def start_profiles(pipeline: Pipeline) -> list[threading.Thread]:
     def sample(name: str, pid: int) -> None:
         time.sleep(PROFILE_DELAY_SECONDS)
         profile = attach(pid, PROFILE_SECONDS, None)
-        pipeline.profiles += profile.markdown(f"`{name}` during saturation — `py-spy record --pid PID --duration 8`")
+        pipeline.profiles += profile.markdown(
+            f"`{name}` during saturation — `py-spy record --native --pid PID --duration 8`"
+        )
 
     threads = [
         threading.Thread(target=sample, args=(name, pid), daemon=True)

@@ -83,4 +83,6 @@ def _target(ctx: Context, section: Section, table: Table) -> None:
     if not ctx.smoke:
         command = worker_command(ctx, 1000, seconds=8, rounds=1, only=["handler"])
         profile = record(command, focus="Stage1.handle")
-        section.profile += profile.markdown(f"stage 1 service path, 1,000 rules — `py-spy record -- {shown(command)}`")
+        section.profile += profile.markdown(
+            f"stage 1 service path, 1,000 rules — `py-spy record --native -- {shown(command)}`"
+        )

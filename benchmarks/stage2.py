@@ -65,7 +65,7 @@ def run(ctx: Context) -> Section:
         command = worker_command(ctx, PROFILE_KEYS)
         profile = record(command, focus="CorrelationHandler.__call__")
         section.profile += profile.markdown(
-            f"stage 2 service path over {PROFILE_KEYS:,} keys — `py-spy record -- {shown(command)}`"
+            f"stage 2 service path over {PROFILE_KEYS:,} keys — `py-spy record --native -- {shown(command)}`"
         )
     return section
 
