@@ -21,7 +21,7 @@ from benchmarks.commands import LOAD_CORE, WORKER_CORE, python, run_json, shown
 from benchmarks.context import Context
 from benchmarks.load import read_bodies, run_wrk, write_bodies, write_wrk_script, wrk_command, wrk_path
 from benchmarks.measure import Sample, probe
-from benchmarks.profiles import Profile, attach
+from benchmarks.profiles import EVENT_LOOP, Profile, attach
 from benchmarks.recorded import read_lines
 from benchmarks.report import Row, Section, Table, Target, share
 from tests.infra import free_port
@@ -187,7 +187,7 @@ def _profile(ctx: Context, variant: Variant, body: tuple[int, Any]) -> list[str]
     """py-spy on the Kafka-backed ingest process while it takes batches of 100."""
     seconds = 8.0
     holder: dict[str, Profile] = {}
-    sampler = threading.Thread(target=lambda: holder.setdefault("p", attach(variant.pid, seconds, None)))
+    sampler = threading.Thread(target=lambda: holder.setdefault("p", attach(variant.pid, seconds, EVENT_LOOP)))
     sampler.start()
     _load(ctx, variant.url, body[1], body[0], seconds + 1)
     sampler.join()

@@ -16,7 +16,7 @@ import orjson
 from benchmarks import recorder
 from benchmarks.commands import ROOT, python
 from benchmarks.context import Context
-from benchmarks.profiles import attach
+from benchmarks.profiles import EVENT_LOOP, attach
 from benchmarks.rulesets import corpus_rules
 from services.shared.loki.codec import decode_push
 from tests.infra import free_port
@@ -156,7 +156,7 @@ def start_profiles(pipeline: Pipeline) -> list[threading.Thread]:
 
     def sample(name: str, pid: int) -> None:
         time.sleep(PROFILE_DELAY_SECONDS)
-        profile = attach(pid, PROFILE_SECONDS, None)
+        profile = attach(pid, PROFILE_SECONDS, EVENT_LOOP)
         pipeline.profiles += profile.markdown(
             f"`{name}` during saturation — `py-spy record --native --pid PID --duration 8`"
         )
