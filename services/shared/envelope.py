@@ -176,9 +176,9 @@ class FieldReader:
         return self.get(name, _MISSING) is not _MISSING
 
     def _lookup(self, name: str) -> Any:
-        head = name.split(".", 1)[0]
+        head, _, rest = name.partition(".")
         if head in ECS_FIELD_SETS or name == "id":
-            found = _normalised_value(self._envelope, name, "")
+            found = _ecs_value(getattr(self._envelope, head), head, rest, name)
             if found is not _MISSING or head == "labels":
                 return found
             # An ECS name the source did not normalise still reads the raw payload's same path,
@@ -188,6 +188,19 @@ class FieldReader:
 
 _MISSING = object()
 _UNSEEN = object()
+
+
+def _ecs_value(top: Any, head: str, rest: str, name: str) -> Any:
+    """`_normalised_value(envelope, name, "")`, with its commonest case first: `set.key` found whole in its set."""
+    if not rest:
+        return _leaf(top, name)
+    if isinstance(top, dict):
+        found = top.get(rest, _MISSING)
+        if found is not _MISSING:
+            return _leaf(found, name)
+        if "." not in rest:
+            return _MISSING
+    return _normalised_value(top, rest, head + ".")
 
 
 def _normalised_value(value: Any, path: str, parent: str) -> Any:
