@@ -1,4 +1,4 @@
-"""The envelope ingest writes: msgspec's checked document and pydantic's `Event` give the same JSON, or msgspec steps aside."""
+"""msgspec's checked document and pydantic's `Event` give the same JSON, or msgspec steps aside."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event as note
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.recorded import corpus_events, generic_object
@@ -22,7 +23,7 @@ RECEIVED = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 def _both(posted: Any) -> tuple[bytes | None, bytes | None]:
-    """The generic source's two writings of one posted object: msgspec's (None: it steps aside) and pydantic's (None: refused).
+    """Two writings of a posted object: msgspec's (None: it steps aside) and pydantic's (None: refused).
 
     The object goes through JSON as a posted one does (stdlib's, which writes integers of any size).
     """
@@ -58,7 +59,7 @@ def test_a_plain_item_is_written_without_pydantic_as_pydantic_would() -> None:
 
 
 def test_nulls_are_left_out_where_exclude_none_leaves_them_out() -> None:
-    """Nulls go from the top level, each field set and the sets inside one (`http.request`); deeper objects keep theirs."""
+    """Nulls go from the top level, each field set and a set inside one (`http.request`); deeper objects keep theirs."""
     item = {
         "id": "n",
         "logsource": {"product": "linux", "service": None},
@@ -71,7 +72,12 @@ def test_nulls_are_left_out_where_exclude_none_leaves_them_out() -> None:
     assert fast is not None
     _assert_same(fast, slow)
     written = orjson.loads(fast)
-    assert written["event"] == {"module": "generic", "outcome": "unknown", "category": [], "nested": item["event"]["nested"]}
+    assert written["event"] == {
+        "module": "generic",
+        "outcome": "unknown",
+        "category": [],
+        "nested": item["event"]["nested"],
+    }
     assert (written["user"], written["http"], written["orchestrator"]) == ({"d": {"k": None}}, {"request": {}}, {})
     assert written["logsource"] == {"product": "linux"}
 
@@ -112,7 +118,13 @@ def test_every_corpus_event_posted_to_the_generic_source_is_written_alike(corpus
 
 
 _text = st.text(st.characters(codec="utf-8"), max_size=12)
-_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False) | _text
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text
+)
 _json = st.recursive(
     _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3), max_leaves=8
 )
@@ -174,5 +186,5 @@ def test_any_item_the_fast_path_writes_reads_as_pydantic_writes_it(item: dict[st
         fast, slow = _both(item)
     except ValueError:  # an unreadable time: refused before either writing, as before
         return
-    event("written by msgspec" if fast is not None else "left to pydantic")
+    note("written by msgspec" if fast is not None else "left to pydantic")
     _assert_same(fast, slow)

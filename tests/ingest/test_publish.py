@@ -48,7 +48,7 @@ def _bodies(corpus: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("source", ["generic", "k8s_audit", "jenkins", "syslog", "loki"])
 def test_envelopes_read_back_as_the_events_pydantic_writes_alike(source: str, corpus: Path) -> None:
-    """For every source, each envelope it wrote reads back as an `Event` with its id that pydantic writes to the same JSON."""
+    """For every source, each envelope reads back as an `Event` with its id, which pydantic writes to the same JSON."""
     parser = build_sources(IngestSettings())[source]
     parsed = parser.parse(_bodies(corpus)[source], {"Content-Type": "application/json"})
     assert parsed.ids, parsed.rejected

@@ -32,7 +32,7 @@ class Parsed:
     rejected: list[Rejected] = field(default_factory=list)
 
     def accept(self, event: Event, raw_json: bytes | None = None) -> None:
-        """Add an event, written as its envelope; `raw_json`, when given, must be JSON text that decodes to `event.raw`."""
+        """Add an event, written as its envelope; `raw_json`, when given, is JSON text that decodes to `event.raw`."""
         self.add(event.id, envelope(event, raw_json))
 
     def add(self, event_id: str, written: bytes) -> None:

@@ -139,7 +139,7 @@ def test_logsource_is_carried_or_defaults_to_generic() -> None:
 
 
 def test_items_naming_one_logsource_share_one_validated_instance() -> None:
-    """Items naming the same logsource get one (frozen) LogSource from `to_event`, validated once, equal to their own."""
+    """Items naming one logsource get one (frozen) LogSource from `to_event`, validated once, equal to their own."""
     item = {"logsource": {"product": "linux", "service": "sshd", "category": None}}
     first, second = (to_event(item, datetime(2024, 5, 1, tzinfo=UTC)) for _ in range(2))
     assert first.logsource is second.logsource
