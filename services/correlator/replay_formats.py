@@ -42,9 +42,9 @@ LineParser = Callable[[bytes, LineOrigin], list[Event]]
 
 
 def _accepted(parsed: Parsed) -> list[Event]:
-    if parsed.rejected and not parsed.events:
+    if parsed.rejected and not parsed.ids:
         raise ParseError(parsed.rejected[0].error_type, parsed.rejected[0].reason)
-    return parsed.events
+    return parsed.read_back()  # what the live service would have put on `siem.events`
 
 
 def _envelope(line: bytes, _: LineOrigin) -> list[Event]:

@@ -128,7 +128,7 @@ async def _accept(request: web.Request, endpoint: _Endpoint) -> web.Response:
     started = time.perf_counter()
     parsed = endpoint.source.parse(body, headers)
     PARSE_SECONDS.labels(name).observe(time.perf_counter() - started)
-    if len(parsed.events) + len(parsed.rejected) > limits.max_batch_events:
+    if len(parsed.ids) + len(parsed.rejected) > limits.max_batch_events:
         return _refuse(name, 413, "batch_too_large", f"more than {limits.max_batch_events} events in one request")
     try:
         # A deadline on this task, not wait_for's extra task per request.
@@ -136,20 +136,20 @@ async def _accept(request: web.Request, endpoint: _Endpoint) -> web.Response:
             await publish(endpoint.bus, parsed, name)
     except TimeoutError:
         return _refuse(name, 503, "backpressure", "the pipeline is busy; retry later", BACKPRESSURE_RETRY_SECONDS)
-    log.info("request_accepted", source=name, caller=caller, events=len(parsed.events), rejected=len(parsed.rejected))
+    log.info("request_accepted", source=name, caller=caller, events=len(parsed.ids), rejected=len(parsed.rejected))
     return _answer(endpoint.route, parsed)
 
 
 def _answer(route: Route, parsed: Parsed) -> web.Response:
     rejected = [{"line": r.line, "error": r.error_type, "reason": r.reason} for r in parsed.rejected]
-    if not parsed.events and parsed.rejected:
+    if not parsed.ids and parsed.rejected:
         first = parsed.rejected[0]
         return json_error(400, first.error_type, first.reason, rejected=rejected)
     if route.status == 204:
         return web.Response(status=204)
-    body: dict[str, object] = {"accepted": len(parsed.events), "rejected": rejected}
+    body: dict[str, object] = {"accepted": len(parsed.ids), "rejected": rejected}
     if route.with_ids:
-        body["ids"] = [e.id for e in parsed.events]
+        body["ids"] = parsed.ids
     return json_answer(body, status=route.status)
 
 

@@ -122,7 +122,7 @@ def test_the_auth_failure_line_posted_to_ingest_matches_the_siem_rule(
 
     parsed = GenericSource().parse("\n".join(json.dumps(x) for x in (failure, created)).encode(), {})
     assert parsed.rejected == []
-    failure_event, created_event = parsed.events
+    failure_event, created_event = parsed.read_back()
     assert failure_event.time == datetime.fromisoformat(failure["@timestamp"]).astimezone(UTC)
     assert failure_event.message == "authentication_failed"
     flat = failure_event.normalised()

@@ -71,7 +71,7 @@ def envelopes_file(tmp_path: Path, lines: list[dict[str, Any]]) -> Path:
     parsed = GenericSource().parse("\n".join(json.dumps(line) for line in lines).encode(), {})
     assert parsed.rejected == []
     path = tmp_path / "envelopes.jsonl"
-    path.write_text("".join(event.model_dump_json() + "\n" for event in parsed.events))
+    path.write_text("".join(event.model_dump_json() + "\n" for event in parsed.read_back()))
     return path
 
 
@@ -137,6 +137,6 @@ def test_the_401_line_pushed_through_loki_fires(tmp_path: Path, app_lines: Calla
         ]
     }
     parsed = LokiSource().parse(json.dumps(push).encode(), {"Content-Type": "application/json"})
-    (event,) = parsed.events
+    (event,) = parsed.read_back()
     pipeline = InProcessPipeline(loaded_rules(RULES), lateness_seconds=30)
     assert [alert.rule.title for alert in pipeline.feed(event)] == [REFUSED]

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from services.ingest.envelope import checked_envelope
 from services.ingest.sources.parsed import Document, Parsed, Rejected, describe, json_documents
 from services.ingest.sources.times import epoch_time, text_time
 from services.shared.event import Event, LogSource
@@ -46,7 +47,13 @@ class GenericSource:
             parsed.rejected.append(Rejected("empty_batch", "the body holds no events", body))
         for item_line, item, original in items:
             try:
-                parsed.accept(to_event(item, now), original)
+                document = _document(item, now)
+                # Most items already hold what the envelope wants: checked and written without pydantic.
+                written = checked_envelope(document, original)
+                if written is not None:
+                    parsed.add(document["id"], written)
+                else:  # pydantic coerces what it may (a numeric `user.id`) or gives the reason
+                    parsed.accept(_validated(document, item), original)
             except (ValueError, TypeError) as exc:
                 where = f"line {item_line}: " if item_line else ""
                 parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
@@ -55,6 +62,11 @@ class GenericSource:
 
 def to_event(item: Any, received: datetime) -> Event:
     """Map one posted object to the envelope; raises ValueError with a readable reason."""
+    return _validated(_document(item, received), item)
+
+
+def _document(item: Any, received: datetime) -> dict[str, Any]:
+    """The envelope's fields for one posted object, not yet validated: no `raw`, the logsource as posted."""
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
     get = item.get
@@ -63,8 +75,8 @@ def to_event(item: Any, received: datetime) -> Event:
         event_time = get("@timestamp")
         if event_time is None:
             event_time = get("timestamp")
-    # One validation of one dict: pydantic checks the nested sets in the same pass, in its core. An empty
-    # `event` set is given too: the model's default would build it in Python, costing more than the rest.
+    # One dict, validated in one pass (nested sets included). An empty `event` set is given too: the
+    # model's default would build it in Python, costing more than the rest.
     document: dict[str, Any] = {"event": {}}
     for key in _ECS_KEYS.intersection(item):  # an item holds a few of them among many other keys
         if isinstance(value := item[key], dict):
@@ -73,12 +85,18 @@ def to_event(item: Any, received: datetime) -> Event:
     document["id"] = str(item_id) if item_id not in (None, "") else uuid.uuid4().hex
     document["time"] = _parse_time(event_time) if event_time is not None else received
     document["ingested"] = received
-    document["logsource"] = _logsource(logsource) if logsource else _GENERIC
+    if logsource:  # without one (or with an empty one), the envelope's default: {product: generic}
+        document["logsource"] = logsource
     if isinstance(message, str):
         document["message"] = message
     document["labels"] = get("labels") or {}
-    document["raw"] = item
-    return Event.model_validate(document)
+    return document
+
+
+def _validated(document: dict[str, Any], item: Any) -> Event:
+    """The `Event` of a document `_document` made from `item`; raises ValueError (pydantic's) with the field."""
+    logsource = document.get("logsource")
+    return Event.model_validate(document | {"logsource": _logsource(logsource) if logsource else _GENERIC, "raw": item})
 
 
 def _logsource(value: Any) -> LogSource:

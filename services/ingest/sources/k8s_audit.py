@@ -44,7 +44,7 @@ def parse_audit(body: bytes, received: datetime) -> Parsed:
             parsed.accept(to_event(item, received), original)
         except (ValueError, TypeError) as exc:
             parsed.rejected.append(Rejected("invalid_audit_event", where + describe(exc), original, position))
-    if not parsed.events and not parsed.rejected:
+    if not parsed.ids and not parsed.rejected:
         parsed.rejected.append(Rejected("empty_batch", "the body holds no audit events", body))
     return parsed
 

@@ -56,7 +56,7 @@ def parse_push(body: bytes, headers: Mapping[str, str], received: datetime, zone
         selector = format_labels(stream.labels)
         for entry in stream.entries:
             try:
-                parsed.events.append(_event(stream, entry, labels, selector, received, zone))
+                parsed.accept(_event(stream, entry, labels, selector, received, zone))
             except ValueError as exc:
                 original = orjson.dumps({"stream": stream.labels, "values": [[str(entry.timestamp_ns), entry.line]]})
                 parsed.rejected.append(Rejected("invalid_entry", describe(exc), original))

@@ -1,4 +1,4 @@
-"""What a source returns: the events it made and the items it could not, with their original bytes."""
+"""What a source returns: the envelopes of the events it made and the items it could not, with their original bytes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import orjson
 from pydantic import ValidationError
 
+from services.ingest.envelope import envelope
 from services.shared.event import Event
 
 
@@ -24,17 +25,24 @@ class Rejected:
 
 @dataclass(slots=True)
 class Parsed:
-    events: list[Event] = field(default_factory=list)
+    """The accepted events' ids and envelope JSON (in order, what goes to `siem.events`), and the rejected items."""
+
+    ids: list[str] = field(default_factory=list)
+    envelopes: list[bytes] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    # The posted JSON text of an event's `raw`, by the event's position in `events`, where a source has it:
-    # publishing splices it into the envelope instead of serialising the payload it was just decoded from.
-    raw_json: dict[int, bytes] = field(default_factory=dict)
 
     def accept(self, event: Event, raw_json: bytes | None = None) -> None:
-        """Add an event; `raw_json`, when given, must be JSON text that decodes to `event.raw`."""
-        if raw_json is not None:
-            self.raw_json[len(self.events)] = raw_json
-        self.events.append(event)
+        """Add an event, written as its envelope; `raw_json`, when given, is JSON text that decodes to `event.raw`."""
+        self.add(event.id, envelope(event, raw_json))
+
+    def add(self, event_id: str, written: bytes) -> None:
+        """Add an event already written as its envelope, checked against the contract (`checked_envelope`)."""
+        self.ids.append(event_id)
+        self.envelopes.append(written)
+
+    def read_back(self) -> list[Event]:
+        """The accepted events as a reader of `siem.events` gets them: each envelope validated into an `Event`."""
+        return [Event.model_validate_json(written) for written in self.envelopes]
 
 
 class Source(Protocol):

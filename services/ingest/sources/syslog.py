@@ -28,9 +28,9 @@ def parse_lines(body: bytes, context: LineContext) -> Parsed:
         if not raw_line.strip():
             continue
         try:
-            parsed.events.append(syslog_event(raw_line.decode("utf-8", "backslashreplace"), context))
+            parsed.accept(syslog_event(raw_line.decode("utf-8", "backslashreplace"), context))
         except ValueError as exc:
             parsed.rejected.append(Rejected("invalid_line", f"line {number}: {describe(exc)}", raw_line, number))
-    if not parsed.events and not parsed.rejected:
+    if not parsed.ids and not parsed.rejected:
         parsed.rejected.append(Rejected("empty_body", "the body holds no lines", body))
     return parsed

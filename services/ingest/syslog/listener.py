@@ -170,7 +170,7 @@ class SyslogListener:
             text = message.data.decode("utf-8", "backslashreplace")
             try:
                 context = LineContext(received=message.received, zone=self.zone, host=message.peer)
-                parsed.events.append(syslog_event(text, context))
+                parsed.accept(syslog_event(text, context))
             except ValueError as exc:
                 parsed.rejected.append(Rejected("invalid_message", describe(exc), message.data))
         PARSE_SECONDS.labels(SOURCE).observe(time.perf_counter() - started)

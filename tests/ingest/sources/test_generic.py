@@ -26,7 +26,7 @@ def test_single_object_becomes_one_event() -> None:
     item = {"id": "c-1", "message": "hello", "user": {"name": "alice"}, "labels": {"env": "prod"}, "extra": [1, 2]}
     parsed = _parse(orjson.dumps(item))
     assert parsed.rejected == []
-    (event,) = parsed.events
+    (event,) = parsed.read_back()
     assert (event.id, event.message, event.raw) == ("c-1", "hello", item)
     assert event.user is not None and event.user.name == "alice"
     assert event.labels == {"env": "prod"}
@@ -35,7 +35,7 @@ def test_single_object_becomes_one_event() -> None:
 def test_array_gives_one_event_per_element() -> None:
     """A JSON array of objects gives one event per element, in order."""
     parsed = _parse(b'[{"id": "a"}, {"id": "b"}, {"id": "c"}]')
-    assert [e.id for e in parsed.events] == ["a", "b", "c"]
+    assert parsed.ids == ["a", "b", "c"]
     assert parsed.rejected == []
 
 
@@ -43,7 +43,7 @@ def test_ndjson_keeps_good_lines_and_rejects_the_bad_one() -> None:
     """In NDJSON, a malformed line is rejected with its line number and bytes; the others become events."""
     bad = b'{"id": "b", oops'
     parsed = _parse(b'{"id": "a"}\n' + bad + b'\n\n{"id": "c"}\n')
-    assert [e.id for e in parsed.events] == ["a", "c"]
+    assert parsed.ids == ["a", "c"]
     (rejected,) = parsed.rejected
     assert (rejected.error_type, rejected.line, rejected.original) == ("malformed_json", 2, bad)
     assert rejected.reason.startswith("line 2:")
@@ -52,7 +52,7 @@ def test_ndjson_keeps_good_lines_and_rejects_the_bad_one() -> None:
 def test_ndjson_non_object_line_is_rejected_as_invalid_event() -> None:
     """A valid JSON line that is not an object is rejected as invalid_event with its line number."""
     parsed = _parse(b'{"id": "a"}\n42\n')
-    assert [e.id for e in parsed.events] == ["a"]
+    assert parsed.ids == ["a"]
     (rejected,) = parsed.rejected
     assert (rejected.error_type, rejected.line, rejected.original) == ("invalid_event", 2, b"42")
 
@@ -61,14 +61,14 @@ def test_ndjson_non_object_line_is_rejected_as_invalid_event() -> None:
 def test_empty_body_is_rejected(body: bytes) -> None:
     """An empty (or blank) body gives no event and one empty_body rejection."""
     parsed = _parse(body)
-    assert parsed.events == []
+    assert parsed.ids == []
     assert [r.error_type for r in parsed.rejected] == ["empty_body"]
 
 
 def test_malformed_single_document_is_rejected_whole() -> None:
     """A body that is neither JSON nor NDJSON is one malformed_json rejection carrying the whole body."""
     parsed = _parse(b"{not json")
-    assert parsed.events == []
+    assert parsed.ids == []
     (rejected,) = parsed.rejected
     assert (rejected.error_type, rejected.original, rejected.line) == ("malformed_json", b"{not json", None)
 
@@ -79,7 +79,7 @@ def test_non_object_json_is_rejected(body: bytes) -> None:
     parsed = _parse(body)
     assert all(r.error_type == "invalid_event" for r in parsed.rejected)
     assert len(parsed.rejected) == 1
-    assert [e.id for e in parsed.events] == (["ok"] if body.startswith(b"[") else [])
+    assert parsed.ids == (["ok"] if body.startswith(b"[") else [])
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_non_object_json_is_rejected(body: bytes) -> None:
 )
 def test_time_forms_are_understood(value: Any, expected: datetime) -> None:
     """`time` as RFC 3339 text, epoch seconds or epoch milliseconds gives the same UTC instant."""
-    (event,) = _parse(orjson.dumps({"time": value})).events
+    (event,) = _parse(orjson.dumps({"time": value})).read_back()
     assert event.time == expected
     assert event.time.utcoffset() is not None and event.time.utcoffset().total_seconds() == 0
 
@@ -102,7 +102,7 @@ def test_time_forms_are_understood(value: Any, expected: datetime) -> None:
 @pytest.mark.parametrize("key", ["@timestamp", "timestamp"])
 def test_alternative_time_keys(key: str) -> None:
     """`@timestamp` and `timestamp` are read when `time` is absent."""
-    (event,) = _parse(orjson.dumps({key: "2024-05-01T12:00:00Z"})).events
+    (event,) = _parse(orjson.dumps({key: "2024-05-01T12:00:00Z"})).read_back()
     assert event.time == datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
@@ -110,14 +110,14 @@ def test_alternative_time_keys(key: str) -> None:
 def test_bad_time_is_rejected(value: Any) -> None:
     """An unreadable `time` rejects the item as invalid_event with a reason naming the time."""
     parsed = _parse(orjson.dumps({"time": value}))
-    assert parsed.events == []
+    assert parsed.ids == []
     (rejected,) = parsed.rejected
     assert rejected.error_type == "invalid_event" and "time" in rejected.reason
 
 
 def test_missing_time_is_the_receive_time() -> None:
     """Without any time key, the event time is when it was received (and equals `ingested`)."""
-    (event,) = _parse(b'{"message": "x"}').events
+    (event,) = _parse(b'{"message": "x"}').read_back()
     assert event.time == event.ingested
     assert abs((datetime.now(UTC) - event.time).total_seconds()) < 60
 
@@ -125,23 +125,23 @@ def test_missing_time_is_the_receive_time() -> None:
 def test_client_id_is_kept_and_missing_id_is_generated() -> None:
     """A client `id` is used as the event id; without one each event gets its own unique id."""
     parsed = _parse(b'{"id": 1234}\n{"x": 1}\n{"x": 2}')
-    assert parsed.events[0].id == "1234"
-    assert parsed.events[1].id and parsed.events[1].id != parsed.events[2].id
+    assert parsed.ids[0] == "1234"
+    assert parsed.ids[1] and parsed.ids[1] != parsed.ids[2]
 
 
 def test_logsource_is_carried_or_defaults_to_generic() -> None:
     """An item's own logsource is kept; without one it answers to {product: generic}."""
     parsed = _parse(b'{"logsource": {"product": "linux", "service": "sshd"}}\n{"id": "x"}')
-    assert [e.logsource for e in parsed.events] == [
+    assert [e.logsource for e in parsed.read_back()] == [
         LogSource(product="linux", service="sshd"),
         LogSource(product="generic"),
     ]
 
 
 def test_items_naming_one_logsource_share_one_validated_instance() -> None:
-    """Items naming the same logsource get one (frozen) LogSource, validated once, equal to their own."""
-    line = b'{"logsource": {"product": "linux", "service": "sshd", "category": null}}'
-    first, second = _parse(line + b"\n" + line).events
+    """Items naming one logsource get one (frozen) LogSource from `to_event`, validated once, equal to their own."""
+    item = {"logsource": {"product": "linux", "service": "sshd", "category": None}}
+    first, second = (to_event(item, datetime(2024, 5, 1, tzinfo=UTC)) for _ in range(2))
     assert first.logsource is second.logsource
     assert first.logsource == LogSource(product="linux", service="sshd")
 
@@ -159,14 +159,14 @@ def test_a_bad_logsource_is_rejected_every_time_with_its_reason(logsource: Any, 
     """A bad logsource rejects each item carrying it, each time with the field and pydantic's message."""
     line = orjson.dumps({"logsource": logsource})
     parsed = _parse(line + b"\n" + line + b'\n{"id": "ok"}')
-    assert [e.id for e in parsed.events] == ["ok"]
+    assert parsed.ids == ["ok"]
     assert [r.reason for r in parsed.rejected] == [reason.format(n=1), reason.format(n=2)]
 
 
 def test_a_logsource_equal_in_value_but_not_in_type_is_not_taken_for_a_remembered_one() -> None:
     """After {product: "1"} is remembered, {product: 1} (equal hash, not equal text) is still refused."""
     parsed = _parse(b'{"logsource": {"product": "1"}}\n{"logsource": {"product": 1}}\n{"logsource": {"product": true}}')
-    assert [e.logsource.product for e in parsed.events] == ["1"]
+    assert [e.logsource.product for e in parsed.read_back()] == ["1"]
     assert [r.line for r in parsed.rejected] == [2, 3]
 
 
@@ -216,7 +216,7 @@ _items = _objects | _json
 def test_arbitrary_bytes_never_raise_and_every_item_is_accounted_for(body: bytes) -> None:
     """For any bytes, parse returns normally and every item is either an event or a rejection."""
     parsed = _parse(body)
-    assert len(parsed.events) + len(parsed.rejected) == _count_items(body)
+    assert len(parsed.ids) + len(parsed.rejected) == _count_items(body)
 
 
 @settings(max_examples=300, deadline=None)
@@ -226,8 +226,8 @@ def test_arbitrary_json_values_never_raise_and_every_item_is_accounted_for(items
     assume(form == "array" or len(items) >= 2)  # a one-line body is a single JSON document, not NDJSON
     body = orjson.dumps(items) if form == "array" else b"\n".join(orjson.dumps(i) for i in items)
     parsed = _parse(body)
-    assert len(parsed.events) + len(parsed.rejected) == len(items)
-    for event in parsed.events:
+    assert len(parsed.ids) + len(parsed.rejected) == len(items)
+    for event in parsed.read_back():
         assert event.raw in items
 
 

@@ -24,7 +24,7 @@ def _payload(corpus: Path, name: str) -> bytes:
 def _only(body: bytes) -> Event:
     parsed = parse_jenkins(body, RECEIVED)
     assert parsed.rejected == []
-    (event,) = parsed.events
+    (event,) = parsed.read_back()
     return event
 
 
@@ -135,5 +135,5 @@ def test_audit_login_failure() -> None:
 def test_bad_bodies_are_rejected(body: bytes, error_type: str) -> None:
     """Bodies that are not a notification or an audit object are rejected with a bounded error type."""
     parsed = parse_jenkins(body, RECEIVED)
-    assert parsed.events == []
+    assert parsed.ids == []
     assert [r.error_type for r in parsed.rejected] == [error_type]
