@@ -6,7 +6,6 @@ everything, so a caller answers success only for what is safely there.
 
 from __future__ import annotations
 
-from services.ingest.envelope import envelope as envelope  # re-exported: tests write bus records with it
 from services.ingest.metrics import REJECTED
 from services.ingest.sources.parsed import Parsed
 from services.shared import topics

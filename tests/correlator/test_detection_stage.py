@@ -11,7 +11,7 @@ import orjson
 from services.correlator.engine import DetectionEngine
 from services.correlator.ruleset import RuleSet
 from services.correlator.stage import DetectionHandler
-from services.ingest.publish import envelope
+from services.ingest.envelope import envelope
 from services.shared import topics
 from services.shared.bus import Message
 from services.shared.bus.memory import MemoryBus

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from services.ingest.publish import envelope
+from services.ingest.envelope import envelope
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import build_sources
 from services.shared.envelope import Envelope, decode

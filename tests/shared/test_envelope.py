@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from benchmarks.recorded import corpus_events
-from services.ingest.publish import envelope as written_by_ingest
+from services.ingest.envelope import envelope as written_by_ingest
 from services.shared.envelope import (
     CHECKED_FIELD_SETS,
     GENERIC,
