@@ -41,18 +41,10 @@ def loki_labels(event: EnrichedFields | EnrichedEvent, event_labels: Sequence[st
 
 def stream_labels(event: EnrichedFields | EnrichedEvent, event_labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """The same labels as sorted (name, value) pairs: the key entries are grouped into streams by."""
-    values = event.labels
-    return _stream_labels(
-        (
-            event.event.module,
-            event.event.dataset,
-            highest_level(event),
-            event.logsource.product,
-            event.logsource.service,
-            event_labels,
-            tuple([values.get(name) for name in event_labels]),
-        )
-    )
+    fields, source = event.event, event.logsource
+    values = tuple(map(event.labels.get, event_labels))
+    level = highest_level(event)
+    return _stream_labels((fields.module, fields.dataset, level, source.product, source.service, event_labels, values))
 
 
 _Key = tuple[str, str | None, str, str | None, str | None, tuple[str, ...], tuple[str | None, ...]]
@@ -181,7 +173,7 @@ def _stream_size(labels: tuple[tuple[str, str], ...]) -> int:
 
 def _labelled(record: EnrichedRecord, event_labels: tuple[str, ...], max_line_bytes: int, metadata: bool) -> _Labelled:
     event = record.fields
-    line = loki_line(record, max_line_bytes)
+    line = record.line if record.size <= max_line_bytes else loki_line(record, max_line_bytes)
     size = _ENTRY_FRAMING + (record.size if line is record.line else len(line.encode()))
     pairs: dict[str, str] = {}
     if metadata:
