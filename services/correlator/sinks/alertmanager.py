@@ -31,6 +31,7 @@ _LABEL_NAME = re.compile(r"[^a-zA-Z0-9_]")
 _MAX_EVENT_IDS_SHOWN = 10
 _EXPLORE_MARGIN = timedelta(minutes=5)
 _POST_CHUNK = 500  # alerts per request when re-posting a large table
+_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ class AlertmanagerSink:
 
     async def _post(self, endpoint: str, body: list[dict[str, Any]]) -> None:
         try:
-            async with self._session.post(endpoint, json=body) as response:
+            # orjson, not aiohttp's `json=` (the standard library's encoder, several times slower).
+            async with self._session.post(endpoint, data=orjson.dumps(body), headers=_JSON) as response:
                 if response.status < 300:
                     return
                 detail = (await response.text())[:200]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import gzip
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import groupby
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import Any
 
 import aiohttp
+import msgspec
 import orjson
 
 from services.correlator.sinks.record import EnrichedFields, EnrichedRecord
@@ -30,43 +31,36 @@ LEVELS = ("informational", "low", "medium", "high", "critical")  # Sigma's level
 MAX_LABEL_VALUE_CHARS = 64
 TRUNCATED = "…[truncated]"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _ERROR_EXCERPT_CHARS = 300
 
 
 def loki_labels(event: EnrichedFields | EnrichedEvent, event_labels: Sequence[str]) -> dict[str, str]:
     """The stream labels of one event: bounded by construction, never ids, addresses or user names."""
-    return dict(stream_labels(event, event_labels))
+    return dict(stream_labels(event, tuple(event_labels)))
 
 
-def stream_labels(event: EnrichedFields | EnrichedEvent, event_labels: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def stream_labels(event: EnrichedFields | EnrichedEvent, event_labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """The same labels as sorted (name, value) pairs: the key entries are grouped into streams by."""
-    return _stream_labels(
-        event.event.module,
-        event.event.dataset,
-        highest_level(event),
-        event.logsource.product,
-        event.logsource.service,
-        tuple([(name, event.labels.get(name)) for name in event_labels]),
-    )
+    fields, source = event.event, event.logsource
+    values = tuple(map(event.labels.get, event_labels))
+    level = highest_level(event)
+    return _stream_labels((fields.module, fields.dataset, level, source.product, source.service, event_labels, values))
 
 
-# Few distinct label sets occur (they are bounded by design), so most events cost one lookup here.
+_Key = tuple[str, str | None, str, str | None, str | None, tuple[str, ...], tuple[str | None, ...]]
+
+
+# Few distinct label sets occur (they are bounded by design), so most events cost one lookup here: of one
+# tuple, which the cache hashes once, rather than of six arguments it would pack into a new one.
 @lru_cache(maxsize=4096)
-def _stream_labels(
-    module: str,
-    dataset: str | None,
-    level: str,
-    product: str | None,
-    service: str | None,
-    event_labels: tuple[tuple[str, str | None], ...],
-) -> tuple[tuple[str, str], ...]:
+def _stream_labels(key: _Key) -> tuple[tuple[str, str], ...]:
+    module, dataset, level, product, service, names, values = key
     labels = (("module", module), ("dataset", dataset), ("level", level), ("product", product), ("service", service))
     # An empty label is no label to Loki; a long value is a sender's mistake, not a new stream per event.
     return tuple(
         sorted(
             (name, value.strip()[:MAX_LABEL_VALUE_CHARS])
-            for name, value in labels + event_labels
+            for name, value in labels + tuple(zip(names, values, strict=True))
             if value and value.strip()
         )
     )
@@ -119,10 +113,11 @@ def _cut_utf8(data: bytes, size: int) -> str:
 
 
 def timestamp_ns(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND * 1000
+    since = moment - _EPOCH  # whole days, seconds and microseconds: integers, no float rounding
+    return ((since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds) * 1000
 
 
-class _Labelled(NamedTuple):  # immutable, and cheaper to build than a frozen dataclass: one per event
+class _Labelled(msgspec.Struct, frozen=True, gc=False):  # one per event: a Struct is the cheapest to make
     labels: tuple[tuple[str, str], ...]
     entry: Entry
     size: int  # at least what the entry adds to a PushRequest: line, metadata and framing
@@ -133,6 +128,9 @@ class _Labelled(NamedTuple):  # immutable, and cheaper to build than a frozen da
 _ENTRY_FRAMING = 48
 _METADATA_FRAMING = 12
 _STREAM_FRAMING = 16
+_EVENT_ID = _METADATA_FRAMING + len("event_id")
+_RULE_IDS = _METADATA_FRAMING + len("rule_ids")
+_by_time = attrgetter("entry.timestamp_ns", "entry.line")
 
 
 def build_loki_pushes(records: list[EnrichedRecord], settings: SinksSettings) -> list[list[Stream]]:
@@ -143,24 +141,29 @@ def build_loki_pushes(records: list[EnrichedRecord], settings: SinksSettings) ->
     default, with a 500 that retrying cannot cure), and grouped by stream within each push, so
     every stream reaches Loki in order.
     """
-    labelled = sorted(
-        (_labelled(record, settings) for record in records), key=lambda x: (x.entry.timestamp_ns, x.entry.line)
-    )
+    event_labels = tuple(settings.loki_event_labels)
+    max_line_bytes = settings.loki_max_line_bytes
+    metadata = settings.loki_structured_metadata
+    labelled = [_labelled(record, event_labels, max_line_bytes, metadata) for record in records]
+    labelled.sort(key=_by_time)
     cap = settings.loki_batch_max_bytes
-    pushes: list[list[_Labelled]] = []
-    streams: set[tuple[tuple[str, str], ...]] = set()
+    pushes: list[dict[tuple[tuple[str, str], ...], list[Entry]]] = []
+    streams: dict[tuple[tuple[str, str], ...], list[Entry]] = {}
     size = cap
     for item in labelled:
-        grows = item.size if item.labels in streams else item.size + _stream_size(item.labels)
-        if not pushes or size + grows > cap:
-            pushes.append([])
-            streams = set()
+        entries = streams.get(item.labels)
+        grows = item.size if entries is not None else item.size + _stream_size(item.labels)
+        if size + grows > cap:
+            streams = {}
+            pushes.append(streams)
             size = 0
+            entries = None
             grows = item.size + _stream_size(item.labels)
-        pushes[-1].append(item)
-        streams.add(item.labels)
+        if entries is None:
+            entries = streams[item.labels] = []
+        entries.append(item.entry)  # in time order, as `labelled` is
         size += grows
-    return [_streams(push) for push in pushes]
+    return [[Stream(dict(labels), push[labels]) for labels in sorted(push)] for push in pushes]
 
 
 @lru_cache(maxsize=1024)  # a batch holds a handful of streams, asked about once per entry
@@ -168,23 +171,18 @@ def _stream_size(labels: tuple[tuple[str, str], ...]) -> int:
     return _STREAM_FRAMING + len(format_labels(dict(labels)).encode())
 
 
-def _labelled(record: EnrichedRecord, settings: SinksSettings) -> _Labelled:
+def _labelled(record: EnrichedRecord, event_labels: tuple[str, ...], max_line_bytes: int, metadata: bool) -> _Labelled:
     event = record.fields
-    metadata: dict[str, str] = {}
-    if settings.loki_structured_metadata:
-        metadata["event_id"] = event.id
+    line = record.line if record.size <= max_line_bytes else loki_line(record, max_line_bytes)
+    size = _ENTRY_FRAMING + (record.size if line is record.line else len(line.encode()))
+    pairs: dict[str, str] = {}
+    if metadata:
+        pairs["event_id"] = event.id
+        size += _EVENT_ID + len(event.id.encode())
         if event.matches:
-            metadata["rule_ids"] = ",".join(m.id for m in event.matches)
-    labels = stream_labels(event, settings.loki_event_labels)
-    line = loki_line(record, settings.loki_max_line_bytes)
-    size = record.size if line is record.line else len(line.encode())
-    size += _ENTRY_FRAMING + sum(_METADATA_FRAMING + len(k) + len(v.encode()) for k, v in metadata.items())
-    return _Labelled(labels, Entry(timestamp_ns(event.time), line, metadata), size)
-
-
-def _streams(push: list[_Labelled]) -> list[Stream]:
-    by_stream = sorted(push, key=lambda x: x.labels)  # stable: keeps time order within a stream
-    return [Stream(dict(labels), [x.entry for x in items]) for labels, items in groupby(by_stream, lambda x: x.labels)]
+            rule_ids = pairs["rule_ids"] = ",".join([m.id for m in event.matches])
+            size += _RULE_IDS + len(rule_ids.encode())
+    return _Labelled(stream_labels(event, event_labels), Entry(timestamp_ns(event.time), line, pairs), size)
 
 
 def push_url(base: str) -> str:

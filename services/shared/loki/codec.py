@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 import cramjam
+import msgspec
 import orjson
 from google.protobuf.message import DecodeError
 
@@ -26,15 +26,15 @@ _LABEL_PAIR = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+# Structs rather than frozen dataclasses: the sink builds an Entry per event, and a Struct costs a tenth as
+# much to make. Neither can take part in a reference cycle, so the garbage collector need not track them.
+class Entry(msgspec.Struct, frozen=True, gc=False):
     timestamp_ns: int
     line: str
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Stream:
+class Stream(msgspec.Struct, frozen=True, gc=False):
     labels: dict[str, str]
     entries: list[Entry]
 
@@ -57,12 +57,16 @@ def push_request(streams: list[Stream]) -> push_pb2.PushRequest:
     """The PushRequest message of some streams: what Loki's distributor passes on to its ingesters."""
     request = push_pb2.PushRequest()
     for stream in streams:
-        out = request.streams.add(labels=format_labels(stream.labels))
+        # Each attribute of a message read from Python makes a wrapper object: read each once per entry.
+        add = request.streams.add(labels=format_labels(stream.labels)).entries.add
         for entry in stream.entries:
-            e = out.entries.add(line=entry.line)
-            e.timestamp.seconds, e.timestamp.nanos = divmod(entry.timestamp_ns, 1_000_000_000)
-            for name, value in entry.metadata.items():
-                e.structured_metadata.add(name=name, value=value)
+            out = add(line=entry.line)
+            timestamp = out.timestamp
+            timestamp.seconds, timestamp.nanos = divmod(entry.timestamp_ns, 1_000_000_000)
+            if entry.metadata:
+                pair = out.structured_metadata.add
+                for name, value in entry.metadata.items():
+                    pair(name=name, value=value)
     return request
 
 

@@ -42,6 +42,24 @@ async def test_ten_thousand_keyed_events_arrive_complete_and_in_key_order(kafka:
     assert {m.partition for m in received} == {0, 1, 2}
 
 
+async def test_a_consumed_message_carries_what_was_produced_and_where_it_was(kafka: KafkaBroker) -> None:
+    """Topic without the prefix, partition, offset, value, key, headers as (name, value) pairs, a timestamp."""
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+    try:
+        headers = (("error_type", b"invalid_record"), ("stage", b"event_delivery"))
+        await bus.send_many(TOPIC, [Record(value=b"v1", key=b"k", headers=headers), Record(value=b"v2", key=b"k")])
+        first, second = await consume(bus, "fields-test", TOPIC, expected=2)
+    finally:
+        await bus.close()
+
+    assert (first.topic, first.value, first.key, first.headers) == (TOPIC, b"v1", b"k", headers)
+    assert first.header("stage") == b"event_delivery"
+    assert (second.value, second.headers, second.partition) == (b"v2", (), first.partition)
+    assert second.offset == first.offset + 1
+    assert first.timestamp_ms > 0 and not first.replayed and not second.replayed
+
+
 async def test_keys_pick_partitions_as_kafka_clients_do_and_an_unkeyed_call_stays_on_one(kafka: KafkaBroker) -> None:
     """A keyed record lands where Kafka's default partitioner puts it; one call's unkeyed records share a partition."""
     bus = KafkaBus(isolated_settings(kafka.bootstrap))
