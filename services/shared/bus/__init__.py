@@ -8,16 +8,18 @@ and a consumer sees again everything it took but did not `commit`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from services.shared.settings import CommonSettings
 
 Headers = tuple[tuple[str, bytes], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+# One of each per event at every stage: msgspec Structs build in a fraction of a frozen dataclass's time,
+# and holding only bytes, text and numbers they can be left out of the garbage collector's passes.
+class Record(msgspec.Struct, frozen=True, gc=False):
     """A message to produce."""
 
     value: bytes
@@ -25,8 +27,7 @@ class Record:
     headers: Headers = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(msgspec.Struct, frozen=True, gc=False):
     """A message consumed, with where it came from."""
 
     topic: str
