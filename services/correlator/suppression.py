@@ -15,7 +15,7 @@ import orjson
 from prometheus_client import Counter
 
 from services.correlator.metrics import SUPPRESSED
-from services.shared.alert import Alert
+from services.shared.alert import Alert, RuleRef, Scalar
 from services.shared.errors import RuleError
 from services.shared.metrics import ALERTS
 
@@ -43,26 +43,34 @@ class Suppressor:
         self._quiet_until: dict[bytes, datetime] = {}
 
     def emit(self, alert: Alert, alerts: list[Alert]) -> None:
-        """Both stages raise alerts through here: admitted ones join `alerts`, either way it is counted."""
-        admitted = self.admit(alert)
-        if admitted is None:
-            SUPPRESSED.labels(alert.rule.id).inc()
+        """Stage 2 raises alerts through here: admitted ones join `alerts`, either way it is counted."""
+        admitted, quiet_until = self.decide(alert.rule, alert.group, alert.last_seen)
+        if not admitted:
             return
-        alerts.append(admitted)
-        _alerts_counter(alert.rule.level).inc()
+        if quiet_until is not None:
+            ends_at = max(quiet_until, alert.ends_at) if alert.ends_at else quiet_until
+            alert = alert.model_copy(update={"ends_at": ends_at})
+        alerts.append(alert)
 
-    def admit(self, alert: Alert) -> Alert | None:
-        """The alert if it may go out (then its rule and group go quiet, and `ends_at` says until when)."""
-        period = self._per_rule.get(alert.rule.id, self.default_seconds)
+    def decide(self, rule: RuleRef, group: dict[str, Scalar], moment: datetime) -> tuple[bool, datetime | None]:
+        """Whether an alert of `rule` about `group` at `moment` may go out, counted either way.
+
+        When it may and the rule is suppressed, its rule and group go quiet until the time
+        returned (the alert's `ends_at`); without suppression that time is None. Stage 1 asks
+        this before it builds anything of the alert.
+        """
+        period = self._per_rule.get(rule.id, self.default_seconds)
         if period <= 0:
-            return alert
-        key = orjson.dumps([alert.rule.id, alert.group], option=orjson.OPT_SORT_KEYS)
+            _alerts_counter(rule.level).inc()
+            return True, None
+        key = orjson.dumps([rule.id, group], option=orjson.OPT_SORT_KEYS)
         until = self._quiet_until.get(key)
-        if until is not None and alert.last_seen < until:
-            return None
+        if until is not None and moment < until:
+            SUPPRESSED.labels(rule.id).inc()
+            return False, None
         if len(self._quiet_until) >= _SWEEP_EVERY:
-            self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > alert.last_seen}
-        quiet_until = alert.last_seen + timedelta(seconds=period)
+            self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > moment}
+        quiet_until = moment + timedelta(seconds=period)
         self._quiet_until[key] = quiet_until
-        ends_at = max(quiet_until, alert.ends_at) if alert.ends_at else quiet_until
-        return alert.model_copy(update={"ends_at": ends_at})
+        _alerts_counter(rule.level).inc()
+        return True, quiet_until
