@@ -66,6 +66,11 @@ class AlertTemplate:
         written = record_format % (b"0" * 32, time, time, b'"e"', b'"h"', b"null")
         return record_format if written == write(check) else None
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the rule's records are written from the template (else pydantic writes them)."""
+        return self._format is not None
+
     def alert_id(self, event_id_json: bytes) -> str:
         """`alert_id(rule id, {}, [event id])`, from the event id as JSON."""
         digest = self._id_prefix.copy()
