@@ -40,7 +40,7 @@ class Suppressor:
     def __init__(self, default_seconds: float, per_rule_seconds: dict[str, float]) -> None:
         self.default_seconds = default_seconds
         self._per_rule = per_rule_seconds
-        self._quiet_until: dict[bytes, datetime] = {}
+        self._quiet_until: dict[str, datetime] = {}
 
     def emit(self, alert: Alert, alerts: list[Alert]) -> None:
         """Stage 2 raises alerts through here: admitted ones join `alerts`, either way it is counted."""
@@ -63,7 +63,8 @@ class Suppressor:
         if period <= 0:
             _alerts_counter(rule.level).inc()
             return True, None
-        key = orjson.dumps([rule.id, group], option=orjson.OPT_SORT_KEYS)
+        # As text: orjson's bytes would keep its 4 KiB buffer for as long as the entry lives.
+        key = orjson.dumps([rule.id, group], option=orjson.OPT_SORT_KEYS).decode()
         until = self._quiet_until.get(key)
         if until is not None and moment < until:
             SUPPRESSED.labels(rule.id).inc()
