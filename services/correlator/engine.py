@@ -24,7 +24,7 @@ from services.correlator.metrics import (
 )
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.ruleset import RuleSet
-from services.correlator.suppression import Suppressor
+from services.correlator.suppression import Suppressor, alerts_counter
 from services.shared.alert import Alert, RuleRef, Scalar
 from services.shared.envelope import Envelope, FieldReader
 from services.shared.metrics import ERRORS
@@ -55,6 +55,7 @@ class DetectionEngine:
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
+        self._raised: dict[str, int] = defaultdict(int)  # alerts by rule level, for siem_alerts_total
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
         self._evaluated = 0
 
@@ -93,6 +94,7 @@ class DetectionEngine:
         if self.emit_silenced or rule.ref.id not in self.rules.silenced:
             admitted, quiet_until = self._suppressor.decide(rule.ref, {}, event.time)
             if admitted:
+                self._raised[rule.ref.level] += 1
                 template = self._template(rule.ref)
                 result.raised.append(EventAlert(template, event.id, event.time, event.module, quiet_until))
         for correlation in self.rules.feeds.get(rule.ref.id, ()):
@@ -134,7 +136,10 @@ class DetectionEngine:
         self.rules = rules
 
     def flush_metrics(self) -> None:
-        """Per-rule counters are added once per batch: cheap enough to keep for every rule."""
+        """Per-rule and alert counters are added once per batch: cheap enough to keep for every rule."""
+        for level, raised in self._raised.items():
+            alerts_counter(level).inc(raised)
+        self._raised.clear()
         for rule_id, (evaluations, matches, seconds) in self._stats.items():
             RULE_EVALUATIONS.labels(rule_id).inc(evaluations)
             if matches:

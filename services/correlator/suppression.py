@@ -32,7 +32,8 @@ def duration_seconds(text: str, location: str) -> float:
 
 
 @lru_cache(maxsize=64)  # a handful of levels; `labels()` costs more than the increment, once per alert
-def _alerts_counter(level: str) -> Counter:
+def alerts_counter(level: str) -> Counter:
+    """`siem_alerts_total` of one rule level."""
     return ALERTS.labels(level)
 
 
@@ -43,25 +44,26 @@ class Suppressor:
         self._quiet_until: dict[str, datetime] = {}
 
     def emit(self, alert: Alert, alerts: list[Alert]) -> None:
-        """Stage 2 raises alerts through here: admitted ones join `alerts`, either way it is counted."""
+        """Stage 2 raises alerts through here: admitted ones join `alerts`; either way it is counted."""
         admitted, quiet_until = self.decide(alert.rule, alert.group, alert.last_seen)
         if not admitted:
             return
+        alerts_counter(alert.rule.level).inc()
         if quiet_until is not None:
             ends_at = max(quiet_until, alert.ends_at) if alert.ends_at else quiet_until
             alert = alert.model_copy(update={"ends_at": ends_at})
         alerts.append(alert)
 
     def decide(self, rule: RuleRef, group: dict[str, Scalar], moment: datetime) -> tuple[bool, datetime | None]:
-        """Whether an alert of `rule` about `group` at `moment` may go out, counted either way.
+        """Whether an alert of `rule` about `group` at `moment` may go out.
 
         When it may and the rule is suppressed, its rule and group go quiet until the time
         returned (the alert's `ends_at`); without suppression that time is None. Stage 1 asks
-        this before it builds anything of the alert.
+        this before it builds anything of the alert. A suppressed alert is counted here, one
+        that goes out by the caller (`siem_alerts_total`: stage 1 adds them up per batch).
         """
         period = self._per_rule.get(rule.id, self.default_seconds)
         if period <= 0:
-            _alerts_counter(rule.level).inc()
             return True, None
         # As text: orjson's bytes would keep its 4 KiB buffer for as long as the entry lives.
         key = orjson.dumps([rule.id, group], option=orjson.OPT_SORT_KEYS).decode()
@@ -73,5 +75,4 @@ class Suppressor:
             self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > moment}
         quiet_until = moment + timedelta(seconds=period)
         self._quiet_until[key] = quiet_until
-        _alerts_counter(rule.level).inc()
         return True, quiet_until
