@@ -9,13 +9,12 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
 from services.correlator.enrich import Enricher
+from services.correlator.event_alert import AlertTemplate, EventAlert
 from services.correlator.hits import Hit
-from services.correlator.hunt import event_hunt
 from services.correlator.metrics import (
     HITS_WITHOUT_GROUP,
     RULE_EVALUATIONS,
@@ -25,8 +24,8 @@ from services.correlator.metrics import (
 )
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.ruleset import RuleSet
-from services.correlator.suppression import Suppressor
-from services.shared.alert import Alert, RuleRef, Scalar, alert_id
+from services.correlator.suppression import Suppressor, alerts_counter
+from services.shared.alert import Alert, RuleRef, Scalar
 from services.shared.envelope import Envelope, FieldReader
 from services.shared.metrics import ERRORS
 
@@ -40,17 +39,23 @@ class Detection:
     """What one event produced."""
 
     matches: list[RuleRef] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
+    raised: list[EventAlert] = field(default_factory=list)  # the alerts, as stage 1 writes them
     hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """The alerts raised, as `Alert` models: built when asked, for replay and rule tests."""
+        return [raised.alert() for raised in self.raised]
 
 
 class DetectionEngine:
     def __init__(self, rules: RuleSet, enricher: Enricher | None = None, suppress_seconds: float = 0) -> None:
         self.rules = rules
-        self._first_alerts: dict[str, Alert] = {}  # by rule id, see _alert
+        self._templates: dict[str, AlertTemplate] = {}  # by rule id, see _template
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
+        self._raised: dict[str, int] = defaultdict(int)  # alerts by rule level, for siem_alerts_total
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
         self._evaluated = 0
 
@@ -87,7 +92,11 @@ class DetectionEngine:
 
     def _emit(self, rule: CompiledRule, event: Envelope, reader: FieldReader, result: Detection) -> None:
         if self.emit_silenced or rule.ref.id not in self.rules.silenced:
-            self._suppressor.emit(self._alert(rule.ref, event), result.alerts)
+            admitted, quiet_until = self._suppressor.decide(rule.ref, {}, event.time)
+            if admitted:
+                self._raised[rule.ref.level] += 1
+                template = self._template(rule.ref)
+                result.raised.append(EventAlert(template, event.id, event.time, event.module, quiet_until))
         for correlation in self.rules.feeds.get(rule.ref.id, ()):
             group: dict[str, Scalar] = {}
             for name in correlation.group_by:
@@ -109,37 +118,28 @@ class DetectionEngine:
                 )
             )
 
-    def _alert(self, ref: RuleRef, event: Envelope) -> Alert:
-        """The alert of one event matching `ref`: the rule's first alert, copied with this event's values.
+    def _template(self, ref: RuleRef) -> AlertTemplate:
+        """The rule's part of its alerts, made at its first alert: the same for all of them.
 
-        Every value is validated already (the envelope, the compiled rule), so none is validated
-        again, and the rest (rule, no group, the enrichment that follows from both) is the same
-        for every alert of a rule: copying it costs half of constructing a model field by field,
-        once per alert, where alerts can outnumber events. Alerts are records, never changed in
-        place, so they share the rule's `group`, `attack` list and `asset` mapping.
+        Every value in it is validated already (the compiled rule, the enrichment that follows
+        from it), so none is validated again.
         """
-        fresh: dict[str, Any] = {
-            "id": alert_id(ref.id, {}, [event.id]),
-            "first_seen": event.time,
-            "last_seen": event.time,
-            "event_ids": [event.id],
-            "hunt": event_hunt(event.module, event.id),
-        }
-        first = self._first_alerts.get(ref.id)
-        if first is None or first.rule is not ref:
-            first = Alert.model_construct(rule=ref, group={}, count=1, **fresh, **self._enricher.enrichment(ref, {}))
-            self._first_alerts[ref.id] = first
-            return first
-        return first.model_copy(update=fresh)
+        template = self._templates.get(ref.id)
+        if template is None or template.rule is not ref:
+            template = self._templates[ref.id] = AlertTemplate(ref, self._enricher.enrichment(ref, {}))
+        return template
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; one reference assignment, so no event sees half of each."""
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
-        self._first_alerts = {}
+        self._templates = {}
         self.rules = rules
 
     def flush_metrics(self) -> None:
-        """Per-rule counters are added once per batch: cheap enough to keep for every rule."""
+        """Per-rule and alert counters are added once per batch: cheap enough to keep for every rule."""
+        for level, raised in self._raised.items():
+            alerts_counter(level).inc(raised)
+        self._raised.clear()
         for rule_id, (evaluations, matches, seconds) in self._stats.items():
             RULE_EVALUATIONS.labels(rule_id).inc(evaluations)
             if matches:

@@ -43,7 +43,7 @@ class DetectionHandler:
                 await _dead_letter(self._bus, "correlator", "invalid_envelope", str(exc), message)
                 continue
             detection = self.engine.evaluate(event)
-            out[topics.ALERTS] += [Record(a.to_json(), a.rule.id.encode()) for a in detection.alerts]
+            out[topics.ALERTS] += [Record(a.to_json(), a.template.key) for a in detection.raised]
             out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in detection.hits]
             out[topics.ENRICHED].append(Record(with_matches(message.value, detection.matches), message.key))
         self.engine.flush_metrics()

@@ -15,7 +15,7 @@ import orjson
 from prometheus_client import Counter
 
 from services.correlator.metrics import SUPPRESSED
-from services.shared.alert import Alert
+from services.shared.alert import Alert, RuleRef, Scalar
 from services.shared.errors import RuleError
 from services.shared.metrics import ALERTS
 
@@ -32,7 +32,8 @@ def duration_seconds(text: str, location: str) -> float:
 
 
 @lru_cache(maxsize=64)  # a handful of levels; `labels()` costs more than the increment, once per alert
-def _alerts_counter(level: str) -> Counter:
+def alerts_counter(level: str) -> Counter:
+    """`siem_alerts_total` of one rule level."""
     return ALERTS.labels(level)
 
 
@@ -40,29 +41,38 @@ class Suppressor:
     def __init__(self, default_seconds: float, per_rule_seconds: dict[str, float]) -> None:
         self.default_seconds = default_seconds
         self._per_rule = per_rule_seconds
-        self._quiet_until: dict[bytes, datetime] = {}
+        self._quiet_until: dict[str, datetime] = {}
 
     def emit(self, alert: Alert, alerts: list[Alert]) -> None:
-        """Both stages raise alerts through here: admitted ones join `alerts`, either way it is counted."""
-        admitted = self.admit(alert)
-        if admitted is None:
-            SUPPRESSED.labels(alert.rule.id).inc()
+        """Stage 2 raises alerts through here: admitted ones join `alerts`; either way it is counted."""
+        admitted, quiet_until = self.decide(alert.rule, alert.group, alert.last_seen)
+        if not admitted:
             return
-        alerts.append(admitted)
-        _alerts_counter(alert.rule.level).inc()
+        alerts_counter(alert.rule.level).inc()
+        if quiet_until is not None:
+            ends_at = max(quiet_until, alert.ends_at) if alert.ends_at else quiet_until
+            alert = alert.model_copy(update={"ends_at": ends_at})
+        alerts.append(alert)
 
-    def admit(self, alert: Alert) -> Alert | None:
-        """The alert if it may go out (then its rule and group go quiet, and `ends_at` says until when)."""
-        period = self._per_rule.get(alert.rule.id, self.default_seconds)
+    def decide(self, rule: RuleRef, group: dict[str, Scalar], moment: datetime) -> tuple[bool, datetime | None]:
+        """Whether an alert of `rule` about `group` at `moment` may go out.
+
+        When it may and the rule is suppressed, its rule and group go quiet until the time
+        returned (the alert's `ends_at`); without suppression that time is None. Stage 1 asks
+        this before it builds anything of the alert. A suppressed alert is counted here, one
+        that goes out by the caller (`siem_alerts_total`: stage 1 adds them up per batch).
+        """
+        period = self._per_rule.get(rule.id, self.default_seconds)
         if period <= 0:
-            return alert
-        key = orjson.dumps([alert.rule.id, alert.group], option=orjson.OPT_SORT_KEYS)
+            return True, None
+        # As text: orjson's bytes would keep its 4 KiB buffer for as long as the entry lives.
+        key = orjson.dumps([rule.id, group], option=orjson.OPT_SORT_KEYS).decode()
         until = self._quiet_until.get(key)
-        if until is not None and alert.last_seen < until:
-            return None
+        if until is not None and moment < until:
+            SUPPRESSED.labels(rule.id).inc()
+            return False, None
         if len(self._quiet_until) >= _SWEEP_EVERY:
-            self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > alert.last_seen}
-        quiet_until = alert.last_seen + timedelta(seconds=period)
+            self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > moment}
+        quiet_until = moment + timedelta(seconds=period)
         self._quiet_until[key] = quiet_until
-        ends_at = max(quiet_until, alert.ends_at) if alert.ends_at else quiet_until
-        return alert.model_copy(update={"ends_at": ends_at})
+        return True, quiet_until

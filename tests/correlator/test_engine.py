@@ -73,6 +73,17 @@ def test_per_rule_metrics_are_counted_once_per_batch() -> None:
     assert REGISTRY.get_sample_value("siem_rule_evaluations_total", labels) == before + 3
 
 
+def test_alerts_are_counted_by_level_once_per_batch() -> None:
+    """siem_alerts_total counts stage 1's alerts by rule level when the batch flushes, like the rule counters."""
+    ref = RuleRef(id="counted-alert", title="counted", level="critical")
+    engine = _engine(CompiledRule(ref, None, LogSource(product="linux"), lambda _: True, "counted.yml:1"))
+    before = REGISTRY.get_sample_value("siem_alerts_total", {"level": "critical"}) or 0.0
+    for _ in range(2):
+        engine.evaluate(Envelope.of(_event()))
+    engine.flush_metrics()
+    assert REGISTRY.get_sample_value("siem_alerts_total", {"level": "critical"}) == before + 2
+
+
 def test_an_alert_built_without_revalidation_is_a_valid_alert() -> None:
     """Stage 1 constructs alerts from validated parts; each one passes the Alert schema as it goes out."""
     ref = RuleRef(id="tagged", title="tagged", level="high", tags=["attack.t1110.001", "attack.credential-access"])

@@ -42,7 +42,10 @@ def test_ids_are_escaped_as_a_regex_substitution_escapes_them(ids: list[str]) ->
     assert _id_pattern(hunt_query(["system"], ids)) == expected
 
 
-def test_the_query_of_one_event_is_the_query_for_its_id_and_module() -> None:
-    """`event_hunt` (memoised for the alerts of one event) is `hunt_query` of that one id and module."""
-    for module, event_id in (("kubernetes", "d857.Response-1"), ("system", "e1"), ("kubernetes", "e1")):
-        assert event_hunt(module, event_id) == hunt_query([module], [event_id])
+_TEXT = st.text(max_size=20) | st.sampled_from(["d857.Response-1", "e1", "(z)|[q]{1}^$+?\\", 'k"8`s', ""])
+
+
+@given(_TEXT, _TEXT)
+def test_the_query_of_one_event_is_the_query_for_its_id_and_module(module: str, event_id: str) -> None:
+    """`event_hunt` (stage 1's, once per alert) is `hunt_query` of that one id and module."""
+    assert event_hunt(module, event_id) == hunt_query([module], [event_id])

@@ -1,0 +1,137 @@
+"""Stage 1's alerts: one rule matching one event, written from the rule's prepared record.
+
+Every alert stage 1 raises is about a single event and has no group, so all of its record but
+the event's id, time and hunt query (and `ends_at` under suppression) is the rule's, the same
+for each of its alerts. An `AlertTemplate` holds that part of a rule's record as pydantic
+writes it; an `EventAlert` is the rest, and writes the `siem.alerts` record without building
+the pydantic `Alert` it stands for, which stage 1 never reads: building and copying models was
+most of what an alert cost. `EventAlert.alert()` builds it for the in-process readers (replay,
+rule tests), with the same values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from services.correlator.hunt import event_hunt
+from services.shared.alert import Alert, RuleRef
+
+_CHECK_TIME = datetime(2000, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)
+
+
+class AlertTemplate:
+    """The part of a rule's single-event alerts that is the rule's: its record as a format, and its id's prefix."""
+
+    def __init__(self, ref: RuleRef, enrichment: dict[str, Any]) -> None:
+        self.rule = ref
+        self.key = ref.id.encode()  # the record key on `siem.alerts`
+        self._prototype = Alert.model_construct(
+            id="",
+            rule=ref,
+            group={},
+            count=1,
+            first_seen=_CHECK_TIME,
+            last_seen=_CHECK_TIME,
+            event_ids=[],
+            hunt="",
+            **enrichment,
+        )
+        # alert_id's canonical form of [rule id, no group, [event id]] up to the event id, hashed once.
+        self._id_prefix = hashlib.sha256(orjson.dumps([ref.id, {}])[:-1] + b",[")
+        self._format = self._record_format()
+
+    def _record_format(self) -> bytes | None:
+        """The record with `%b` where an alert's own values go; None when it does not give pydantic's bytes."""
+        write = self._prototype.__pydantic_serializer__.to_json
+        rule_part = write(self._prototype, include={"rule", "group", "count"})[1:-1].replace(b"%", b"%%")
+        enrichment = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})
+        enrichment_part = enrichment[1:-1].replace(b"%", b"%%")
+        record_format = b"".join(
+            (
+                b'{"id":"%b",',
+                rule_part,
+                b',"first_seen":%b,"last_seen":%b,"event_ids":[%b],"hunt":%b,',
+                enrichment_part,
+                b',"ends_at":%b}',
+            )
+        )
+        # Checked once per rule against pydantic itself: a field added to Alert (or moved) turns
+        # the template off, and the rule's alerts are written by pydantic, never written wrong.
+        check = self._prototype.model_copy(update={"id": "0" * 32, "event_ids": ["e"], "hunt": "h"})
+        time = orjson.dumps(_CHECK_TIME, option=orjson.OPT_UTC_Z)
+        written = record_format % (b"0" * 32, time, time, b'"e"', b'"h"', b"null")
+        return record_format if written == write(check) else None
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the rule's records are written from the template (else pydantic writes them)."""
+        return self._format is not None
+
+    def alert_id(self, event_id_json: bytes) -> str:
+        """`alert_id(rule id, {}, [event id])`, from the event id as JSON."""
+        digest = self._id_prefix.copy()
+        digest.update(event_id_json + b"]]")
+        return digest.hexdigest()[:32]
+
+    def alert(self, event_id: str, time: datetime, module: str, ends_at: datetime | None) -> Alert:
+        """The pydantic `Alert` of this rule about one event (rule, enrichment and all shared with the others)."""
+        fresh: dict[str, Any] = {
+            "id": self.alert_id(orjson.dumps(event_id)),
+            "first_seen": time,
+            "last_seen": time,
+            "event_ids": [event_id],
+            "hunt": event_hunt(module, event_id),
+        }
+        if ends_at is not None:
+            fresh["ends_at"] = ends_at
+        return self._prototype.model_copy(update=fresh)
+
+    def to_json(self, event_id: str, time: datetime, module: str, ends_at: datetime | None) -> bytes:
+        """What `Alert.to_json` writes for `alert(...)`: its values put into the rule's record."""
+        # orjson writes UTC as pydantic does (alert.py's test); another offset is pydantic's to write.
+        if self._format is None or not _utc(time) or not (ends_at is None or _utc(ends_at)):
+            return self.alert(event_id, time, module, ends_at).to_json()
+        event_id_json = orjson.dumps(event_id)
+        moment = orjson.dumps(time, option=orjson.OPT_UTC_Z)
+        return self._format % (
+            self.alert_id(event_id_json).encode(),
+            moment,
+            moment,
+            event_id_json,
+            orjson.dumps(event_hunt(module, event_id)),
+            b"null" if ends_at is None else orjson.dumps(ends_at, option=orjson.OPT_UTC_Z),
+        )
+
+
+def _utc(moment: datetime) -> bool:
+    return type(moment) is datetime and moment.tzinfo is UTC
+
+
+class EventAlert:
+    """An alert of one rule about one event, not yet built: what stage 1 raises and writes."""
+
+    __slots__ = ("template", "event_id", "time", "module", "ends_at")
+
+    def __init__(
+        self, template: AlertTemplate, event_id: str, time: datetime, module: str, ends_at: datetime | None
+    ) -> None:
+        self.template = template
+        self.event_id = event_id
+        self.time = time
+        self.module = module
+        self.ends_at = ends_at  # when suppression lets the rule speak again; None without suppression
+
+    @property
+    def rule(self) -> RuleRef:
+        return self.template.rule
+
+    def to_json(self) -> bytes:
+        """The record value for `siem.alerts`: byte for byte `self.alert().to_json()`."""
+        return self.template.to_json(self.event_id, self.time, self.module, self.ends_at)
+
+    def alert(self) -> Alert:
+        return self.template.alert(self.event_id, self.time, self.module, self.ends_at)
