@@ -83,7 +83,7 @@ def _kubernetes(corpus: Path) -> list[Event]:
     received = datetime.now(UTC)
     files = sorted((corpus / "k8s-audit/falco-trace-files").glob("*.json"))
     files.append(corpus / "k8s-audit/audit2rbac/demo.log")
-    events = [event for path in files for event in parse_audit(path.read_bytes(), received).events]
+    events = [event for path in files for event in parse_audit(path.read_bytes(), received).read_back()]
     return [e.model_copy(update={"labels": {"cluster": CLUSTER}}) for e in events]
 
 
@@ -113,4 +113,4 @@ def _jenkins(corpus: Path) -> list[Event]:
         for n, action in enumerate(["login_failure", "login_failure", "login", "script_console"])
     ]
     body = "\n".join(json.dumps(b) for b in bodies).encode()
-    return parse_jenkins(body, received).events
+    return parse_jenkins(body, received).read_back()
