@@ -10,6 +10,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import structlog
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.shared.bus import Record
@@ -40,6 +41,30 @@ async def test_ten_thousand_keyed_events_arrive_complete_and_in_key_order(kafka:
     assert len(per_key) == 97
     assert all(seq == sorted(seq) for seq in per_key.values())
     assert {m.partition for m in received} == {0, 1, 2}
+
+
+async def test_concurrent_senders_to_one_partition_queue_up_instead_of_retrying(kafka: KafkaBroker) -> None:
+    """32 senders of one record at a time, all to one partition (one key), as ingest's single-event requests.
+
+    aiokafka holds one batch per partition, and its wait for that slot timed out early under
+    contention: the batch was failed and sent again half a second later (`kafka_send_retry`).
+    """
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+
+    async def sender(number: int) -> None:
+        for turn in range(20):
+            await bus.send(TOPIC, Record(value=f"{number}-{turn}".encode(), key=b"one-partition"))
+
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await asyncio.gather(*(sender(n) for n in range(32)))
+        received = await consume(bus, "contention-test", TOPIC, expected=640)
+    finally:
+        await bus.close()
+
+    assert [entry for entry in logs if entry["event"] == "kafka_send_retry"] == []
+    assert sorted(m.value for m in received) == sorted(f"{n}-{t}".encode() for n in range(32) for t in range(20))
 
 
 async def test_a_consumed_message_carries_what_was_produced_and_where_it_was(kafka: KafkaBroker) -> None:
