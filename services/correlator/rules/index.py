@@ -69,21 +69,36 @@ class RuleIndex:
         return groups
 
     def candidates(self, logsource: EnvelopeLogSource, reader: FieldReader) -> list[CompiledRule]:
-        """Rules that may match, each once, in rule order (so results do not depend on the index)."""
+        """Rules that may match, each once, in rule order (so results do not depend on the index).
+
+        A field holding one text (most do) is folded and looked up without building a list of its
+        values: with the rules' own work down to a few candidates, this loop is much of an event's cost.
+        """
         found: dict[int, CompiledRule] = {}
+        get = reader.get
         for group in self._groups_for(logsource):
-            found.update(group.always)
+            if group.always:
+                found.update(group.always)
             for field_name, values in group.by_value.items():
-                for value in _folded_values(reader.get(field_name)):
-                    found.update(values.get(value, ()))
+                value = get(field_name)
+                if type(value) is str:
+                    found.update(values.get(value.casefold(), ()))
+                elif value is not None:
+                    for folded in _folded_values(value):
+                        found.update(values.get(folded, ()))
             for field_name, numbers in group.by_number.items():
-                for number in _numbers(reader.get(field_name)):
+                for number in _numbers(get(field_name)):
                     found.update(numbers.get(number, ()))
             for field_name, automaton in group.automata.items():
+                value = get(field_name)
+                if value is None:
+                    continue
                 literals = group.by_substring[field_name]
-                for text in _folded_values(reader.get(field_name)):
+                for text in (value.casefold(),) if type(value) is str else _folded_values(value):
                     for _, literal in automaton.iter(text):
                         found.update(literals[literal])
+        if len(found) < 2:
+            return list(found.values())
         return [found[position] for position in sorted(found)]
 
 
