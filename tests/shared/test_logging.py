@@ -80,3 +80,18 @@ def test_json_logger_prints_no_secret_nested_in_a_dict(
     configure_logging(CommonSettings(log_format="json"), service="webhook")
     structlog.get_logger().warning("request_refused", headers={"Authorization": "Bearer tok-nested-77"})
     assert "tok-nested-77" not in capsys.readouterr().out
+
+
+def test_json_logger_writes_values_orjson_cannot(capsys: pytest.CaptureFixture[str], restore_logging: None) -> None:
+    """A log call never fails on its values: an int past 64 bits, an object, int keys all make a JSON line."""
+    configure_logging(CommonSettings(log_format="json"), service="ingest")
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<opaque>"
+
+    structlog.get_logger().info("odd", huge=2**70, thing=Opaque(), by_code={401: "unauthorized"})
+    structlog.get_logger().info("plain", count=3)
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["huge"], first["thing"], first["by_code"]) == (2**70, "<opaque>", {"401": "unauthorized"})
+    assert second["count"] == 3 and second["service"] == "ingest"
