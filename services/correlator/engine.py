@@ -26,7 +26,7 @@ from services.correlator.rules.compiler import CompiledRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor, alerts_counter
 from services.shared.alert import Alert, RuleRef, Scalar
-from services.shared.envelope import Envelope, FieldReader
+from services.shared.envelope import Envelope, FieldReader, InvalidEnvelope
 from services.shared.metrics import ERRORS
 
 log = structlog.get_logger()
@@ -60,6 +60,7 @@ class DetectionEngine:
         self._evaluated = 0
 
     def evaluate(self, event: Envelope) -> Detection:
+        """What the event produced; raises InvalidEnvelope when a rule reads its raw JSON and it cannot be decoded."""
         reader = FieldReader(event)
         result = Detection()
         self._evaluated += 1
@@ -72,6 +73,8 @@ class DetectionEngine:
             started = time.perf_counter() if timed else 0.0
             try:
                 matched = rule.matches(reader)
+            except InvalidEnvelope:  # the event's raw JSON, read for this rule, cannot be: not the rule's fault
+                raise
             except Exception as exc:  # one broken rule must not stop the others
                 self._failed(rule, event, exc)
                 matched = False

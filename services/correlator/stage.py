@@ -37,12 +37,13 @@ class DetectionHandler:
         invalid = 0
         for message in messages:
             try:
-                event = decode(message.value)
+                # `raw` is decoded only when a rule reads it: a number no double holds (1e999) shows then.
+                # What was raised for the event before that goes with it; it is dead-lettered whole.
+                detection = self.engine.evaluate(decode(message.value))
             except InvalidEnvelope as exc:
                 invalid += 1
                 await _dead_letter(self._bus, "correlator", "invalid_envelope", str(exc), message)
                 continue
-            detection = self.engine.evaluate(event)
             out[topics.ALERTS] += [Record(a.to_json(), a.template.key) for a in detection.raised]
             out[topics.HITS] += [Record(h.to_json(), h.key().encode()) for h in detection.hits]
             out[topics.ENRICHED].append(Record(with_matches(message.value, detection.matches), message.key))

@@ -148,11 +148,11 @@ def _checking_field(field: msgspec.structs.FieldInfo) -> tuple[str, Any, Any]:
     return field.name, annotation, field.default
 
 
-_ENVELOPE_FIELDS = msgspec.structs.fields(Envelope)
-_CheckedEnvelope = msgspec.defstruct(
-    "CheckedEnvelope", [_checking_field(f) for f in _ENVELOPE_FIELDS if f.name != "raw"], forbid_unknown_fields=True
-)
 # `raw` is spliced in, never checked: a document holding it is refused.
+_ENVELOPE_FIELDS = tuple(f for f in msgspec.structs.fields(Envelope) if f.name != "raw")
+_CheckedEnvelope = msgspec.defstruct(
+    "CheckedEnvelope", [_checking_field(f) for f in _ENVELOPE_FIELDS], forbid_unknown_fields=True
+)
 # The fields written as objects whose nulls pydantic leaves out (the field sets and the logsource, not
 # `labels`), each with what pydantic adds to it.
 _FIELD_SETS = {

@@ -55,3 +55,18 @@ async def test_bad_envelopes_are_dead_lettered_naming_the_field_and_the_batch_go
     assert [(e["id"], [m["id"] for m in e["matches"]]) for e in enriched] == [("e-1", [RULE]), ("e-4", [RULE])]
     alerts = [orjson.loads(m.value) for m in await read_topic(bus, topics.ALERTS)]
     assert [a["event_ids"] for a in alerts] == [["e-1"], ["e-4"]]
+
+
+async def test_an_event_whose_raw_a_rule_cannot_read_is_dead_lettered(tmp_path: Path) -> None:
+    """`raw` is decoded when the rule reads it; a number no double holds then refuses the event, not the rule."""
+    stage, bus = _handler(tmp_path)
+    unreadable = _envelope("e-2", 403).replace(b'"code":403', b'"code":1e999')
+    values = [_envelope("e-1", 403), unreadable, _envelope("e-3", 403)]
+    counts = await stage([Message(topic=topics.EVENTS, partition=0, offset=n, value=v) for n, v in enumerate(values)])
+
+    assert counts == {"alerts": 2, "hits": 0, "invalid": 1}
+    (dead,) = await read_topic(bus, topics.DLQ)
+    assert dead.value == unreadable
+    assert (dead.header("siem.reason") or b"").startswith(b"Number out of range - at `$.raw")
+    enriched = [orjson.loads(m.value)["id"] for m in await read_topic(bus, topics.ENRICHED)]
+    assert enriched == ["e-1", "e-3"]

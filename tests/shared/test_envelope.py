@@ -142,7 +142,7 @@ def test_every_corpus_event_as_ingest_writes_it_reads_as_the_event_does(corpus: 
                 event.logsource.product,
             )
             assert envelope.module == event.event.module
-            assert envelope.raw == event.raw
+            assert envelope.payload() == event.raw
             reader = FieldReader(envelope)
             assert {name: reader.get(name) for name in flat} == flat
 
@@ -180,6 +180,22 @@ def test_what_event_refuses_the_envelope_refuses_naming_the_field(data: bytes, w
         decode(data)
 
 
+def test_raw_is_decoded_when_read_and_what_cannot_be_is_refused_then() -> None:
+    """`raw` is kept as text until a rule reads it: its UTF-8 is checked at once, its numbers when read."""
+    not_utf8 = _with(raw={"note": "x"}).replace(b'"x"', b'"\xff"')
+    with pytest.raises(ValidationError):
+        Event.model_validate_json(not_utf8)
+    with pytest.raises(InvalidEnvelope, match=re.escape("$.raw")):
+        decode(not_utf8)
+
+    # pydantic reads this as infinity; JSON has none, and no rule could mean it.
+    too_large = _with(raw={"size": 1, "note": "x"}).replace(b'"size":1', b'"size":1e999')
+    envelope = decode(too_large)  # syntax checked, the number not yet
+    assert FieldReader(envelope).get("id") == VALID["id"]  # a field the envelope holds needs no raw
+    with pytest.raises(InvalidEnvelope, match=re.escape("Number out of range - at `$.raw")):
+        FieldReader(envelope).get("size")
+
+
 @pytest.mark.parametrize(
     ("data", "where"),
     [
@@ -215,7 +231,7 @@ def test_times_read_in_utc_whatever_offset_was_written() -> None:
 def test_integers_past_64_bits_and_extra_ecs_names_are_kept() -> None:
     """JSON allows any integer; an ECS name the envelope does not type passes through and reads."""
     envelope = decode(_with(raw={"big": 2**70}, user={"name": "alice", "roles": ["admin"]}))
-    assert envelope.raw == {"big": 2**70}
+    assert envelope.payload() == {"big": 2**70}
     assert FieldReader(envelope).get("user.roles") == ["admin"]
     assert FieldReader(envelope).get("big") == 2**70
 
