@@ -5,7 +5,8 @@ Stage 1 reads every envelope on `siem.events` once more, and validating each int
 models cost more than trying it against a thousand rules. `Envelope` is the same contract
 checked while msgspec decodes: the top level and the logsource typed and closed, each ECS
 field set kept as the JSON object it is (further ECS names included) after a check of the
-names the envelope types (`user.name` a string, `source.port` an integer…).
+names the envelope types (`user.name` a string, `source.port` an integer…), and `raw` kept
+as its JSON text until a rule reads it.
 
 Where pydantic would coerce (a number for a keyword such as `user.id`, "22" for a port,
 epoch seconds for a time) the envelope is refused instead: ingest and the webhook write
