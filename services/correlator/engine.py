@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from services.correlator.enrich import Enricher
-from services.correlator.event_alert import AlertTemplate, EventAlert
+from services.correlator.event_alert import AlertedEvent, AlertTemplate, EventAlert
 from services.correlator.hits import Hit
 from services.correlator.metrics import (
     HITS_WITHOUT_GROUP,
@@ -41,6 +41,7 @@ class Detection:
     matches: list[RuleRef] = field(default_factory=list)
     raised: list[EventAlert] = field(default_factory=list)  # the alerts, as stage 1 writes them
     hits: list[Hit] = field(default_factory=list)
+    alerted: AlertedEvent | None = None  # the event as its alerts share it, made at its first alert
 
     @property
     def alerts(self) -> list[Alert]:
@@ -98,8 +99,9 @@ class DetectionEngine:
             admitted, quiet_until = self._suppressor.decide(rule.ref, {}, event.time)
             if admitted:
                 self._raised[rule.ref.level] += 1
-                template = self._template(rule.ref)
-                result.raised.append(EventAlert(template, event.id, event.time, event.module, quiet_until))
+                if result.alerted is None:
+                    result.alerted = AlertedEvent(event.id, event.time, event.module)
+                result.raised.append(EventAlert(self._template(rule.ref), result.alerted, quiet_until))
         for correlation in self.rules.feeds.get(rule.ref.id, ()):
             group: dict[str, Scalar] = {}
             for name in correlation.group_by:

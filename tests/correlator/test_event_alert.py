@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.correlator.enrich import Enricher
-from services.correlator.event_alert import AlertTemplate, EventAlert
+from services.correlator.event_alert import AlertedEvent, AlertTemplate, EventAlert
 from services.correlator.hunt import event_hunt
 from services.shared.alert import Alert, RuleRef, Technique, alert_id
 
@@ -59,7 +59,7 @@ def test_an_event_alert_is_the_alert_stage_1_built_and_writes_pydantics_bytes(
     ref: RuleRef, enrichment: dict[str, object], event_id: str, time: datetime, module: str, ends_at: datetime | None
 ) -> None:
     """Same values (id included, a fingerprint replays depend on), and the record byte for byte pydantic's."""
-    raised = EventAlert(AlertTemplate(ref, enrichment), event_id, time, module, ends_at)
+    raised = EventAlert(AlertTemplate(ref, enrichment), AlertedEvent(event_id, time, module), ends_at)
     expected = _as_before(ref, enrichment, event_id, time, module)
     if ends_at is not None:
         expected = expected.model_copy(update={"ends_at": ends_at})
@@ -80,7 +80,24 @@ def test_a_suppressed_alert_ends_when_its_rule_may_speak_again() -> None:
     ref = RuleRef(id="r1", title="Brute force", level="high", tags=["attack.t1110"])
     time = datetime(2026, 11, 26, 6, 0, 0, 120000, tzinfo=UTC)
     raised = EventAlert(
-        AlertTemplate(ref, Enricher().enrichment(ref, {})), "e1", time, "system", time + timedelta(minutes=10)
+        AlertTemplate(ref, Enricher().enrichment(ref, {})),
+        AlertedEvent("e1", time, "system"),
+        time + timedelta(minutes=10),
     )
     assert b'"ends_at":"2026-11-26T06:10:00.120000Z"}' in raised.to_json()
     assert raised.rule is ref and raised.template.key == b"r1"
+
+
+@settings(max_examples=100)
+@given(st.lists(_RULE, min_size=2, max_size=4, unique_by=lambda ref: ref.id), _ID, _MOMENT, st.none() | _MOMENT)
+def test_the_alerts_of_one_event_share_its_written_parts_and_each_is_pydantics_bytes(
+    refs: list[RuleRef], event_id: str, time: datetime, ends_at: datetime | None
+) -> None:
+    """The event's id, time and hunt query are written once (the first alert), and reused by the others unchanged."""
+    event = AlertedEvent(event_id, time, "kubernetes")
+    for ref in refs:
+        enrichment = Enricher().enrichment(ref, {})
+        expected = _as_before(ref, enrichment, event_id, time, "kubernetes")
+        if ends_at is not None:
+            expected = expected.model_copy(update={"ends_at": ends_at})
+        assert EventAlert(AlertTemplate(ref, enrichment), event, ends_at).to_json() == expected.to_json()
