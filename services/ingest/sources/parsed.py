@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -63,8 +63,12 @@ def describe(exc: Exception) -> str:
 Document = tuple[int | None, Any, bytes]  # (line number in NDJSON, the decoded JSON, its original bytes)
 
 
-def json_documents(body: bytes, parsed: Parsed) -> list[Document]:
-    """The body as one JSON document or, failing that, as NDJSON lines; what cannot be read is rejected."""
+def json_documents(body: bytes, parsed: Parsed, decode_line: Callable[[bytes], Any] = orjson.loads) -> list[Document]:
+    """The body as one JSON document or, failing that, as NDJSON lines; what cannot be read is rejected.
+
+    Each line is read by `decode_line`, which raises orjson's JSONDecodeError for one it cannot read
+    (the generic source reads a line's envelope keys only, and orjson's reason for a bad one).
+    """
     if not body.strip():
         parsed.rejected.append(Rejected("empty_body", "the request body is empty", body))
         return []
@@ -78,7 +82,7 @@ def json_documents(body: bytes, parsed: Parsed) -> list[Document]:
     documents: list[Document] = []
     for number, line in lines:
         try:
-            documents.append((number, orjson.loads(line), line))
+            documents.append((number, decode_line(line), line))
         except orjson.JSONDecodeError as line_error:
             parsed.rejected.append(
                 Rejected("malformed_json", f"line {number}: not valid JSON: {line_error}", line, number)
