@@ -1,0 +1,164 @@
+"""NDJSON lines read for their envelope keys only (simdjson + msgspec) give what orjson's full read gives, byte for byte."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import orjson
+from hypothesis import event as note
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.recorded import corpus_events, generic_object
+from services.ingest.sources import generic
+from services.ingest.sources.generic import GenericSource
+from services.ingest.sources.parsed import Parsed
+from tests.ingest.test_envelope import _items
+
+RECEIVED = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+class _OrjsonOnly(GenericSource):
+    """The generic source as it was: every line read whole by orjson."""
+
+    def _read_line(self, line: bytes) -> Any:
+        return orjson.loads(line)
+
+
+class _Clock(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return RECEIVED
+
+
+@contextmanager
+def _fixed() -> Iterator[None]:
+    """A fixed receive time and numbered ids for items without one, so two parses can be compared byte for byte."""
+    numbers = itertools.count()
+    with (
+        mock.patch.object(generic, "datetime", _Clock),
+        mock.patch.object(generic.uuid, "uuid4", lambda: mock.Mock(hex=f"id-{next(numbers)}")),
+    ):
+        yield
+
+
+def _both(body: bytes) -> tuple[Parsed, Parsed]:
+    with _fixed():
+        fast = GenericSource().parse(body, {})
+    with _fixed():
+        slow = _OrjsonOnly().parse(body, {})
+    return fast, slow
+
+
+def _assert_same(body: bytes) -> Parsed:
+    fast, slow = _both(body)
+    assert fast.ids == slow.ids
+    assert fast.envelopes == slow.envelopes
+    assert fast.rejected == slow.rejected
+    return fast
+
+
+# JSON texts that orjson and msgspec read differently, or that one of them refuses, for a value's place.
+_TRICKY_VALUES = [
+    b"1e999",
+    b"-1e999",
+    b"1e308",
+    b"1.7976931348623157e308",
+    b"1.7976931348623159e308",
+    b"1e-400",
+    b"1" * 400,
+    b"0." + b"0" * 400 + b"1",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"9223372036854775808",
+    b"-9223372036854775808",
+    b"-9223372036854775809",
+    b"123456789012345678901234567890",
+    b"0.1000000000000000055511151231257827",
+    b"-0",
+    b"-0.0",
+    b"1E5",
+    b'"\\ud800"',
+    b'"\\udc00\\ud800"',
+    b'"\\ud800\\u0041"',
+    b'"\\ud83d\\ude00"',
+    b'"\\u0000"',
+    b'"\xc3\xa9"',
+    b'"\xff"',
+    b'"\xed\xa0\x80"',  # a surrogate written as UTF-8
+    b'"\xc0\xaf"',  # an overlong encoding
+    b'"a\tb"',
+    b"NaN",
+    b"Infinity",
+    b"[" * 1100 + b"]" * 1100,
+    b"[" * 1000 + b"]" * 1000,
+    b"[1,]",
+    b'{"product":"linux","service":"dpkg"}',
+    b'{"product":1e999}',
+    b'{"name":"\xff"}',
+    b'"2024-05-01T12:00:00Z"',
+    b"1714564800123",
+    b"1714564800.5",
+]
+_KEYS = ["id", "time", "@timestamp", "timestamp", "logsource", "message", "labels", *generic._ECS_KEYS, "payload", "x"]
+_plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+_value = st.sampled_from(_TRICKY_VALUES) | _plain.map(lambda v: json.dumps(v, ensure_ascii=False).encode())
+_key = st.sampled_from(_KEYS) | st.text(max_size=4)
+
+
+@st.composite
+def _line(draw: st.DrawFn) -> bytes:
+    """An object's text built by hand, so that keys may repeat and values may be what no encoder writes."""
+    if draw(st.integers(0, 9)) == 0:  # now and then not an object at all, or a line with a byte order mark
+        return draw(_value | st.sampled_from([b"\xef\xbb\xbf{}", b"{} x", b"{", b"[{}]"]))
+    pairs = draw(st.lists(st.tuples(_key, _value), max_size=6))
+    return b"{" + b",".join(json.dumps(k).encode() + b":" + v for k, v in pairs) + b"}"
+
+
+_lines = st.lists(_line() | _items.map(lambda item: json.dumps(item).encode()), min_size=2, max_size=6)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_lines)
+def test_any_ndjson_body_gives_the_same_envelopes_and_rejections_both_ways(lines: list[bytes]) -> None:
+    """For any NDJSON body, reading lines for their keys gives orjson's ids, envelope bytes and rejections."""
+    parsed = _assert_same(b"\n".join(lines))
+    note(f"accepted {min(len(parsed.ids), 2)}+, rejected {min(len(parsed.rejected), 2)}+")
+
+
+def test_lines_orjson_refuses_are_refused_with_its_reason() -> None:
+    """A line with 1e999, a byte that is not UTF-8 or a lone surrogate outside the envelope's keys is refused, as before."""
+    good = b'{"id":"a","message":"m"}'
+    for bad in (b'{"x":1e999}', b'{"x":"\xff"}', b'{"x":"\\ud800"}', b'{"x":' + b"[" * 1100 + b"]" * 1100 + b"}"):
+        fast = _assert_same(b"\n".join((good, bad)))
+        assert fast.ids == ["a"]
+        (rejected,) = fast.rejected
+        assert (rejected.error_type, rejected.line, rejected.original) == ("malformed_json", 2, bad)
+        assert rejected.reason.startswith("line 2: not valid JSON: ")
+
+
+def test_big_numbers_in_the_envelopes_keys_are_read_as_orjson_reads_them() -> None:
+    """An integer wider than 64 bits in a kept key reads as orjson's float, never as msgspec's int."""
+    for line in (b'{"id":123456789012345678901234567890}', b'{"labels":{"n":18446744073709551616}}'):
+        _assert_same(line + b"\n" + b'{"id":"b"}')
+
+
+def test_every_recorded_and_corpus_item_gives_the_same_bytes_both_ways(corpus: Path) -> None:
+    """Corpus events posted as NDJSON batches of 100 give the same envelopes both ways."""
+    items = [generic_object(event) for kind in corpus_events(corpus).values() for event in kind]
+    lines = [orjson.dumps(item) for item in items]
+    read_for_keys = sum(type(GenericSource()._read_line(line)) is generic._Keys for line in lines)
+    assert read_for_keys == len(lines)  # the comparison below is of the two readings, not orjson with itself
+    for start in range(0, len(lines), 100):
+        _assert_same(b"\n".join(lines[start : start + 100]))
