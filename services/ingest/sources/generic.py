@@ -14,13 +14,14 @@ object, is read by orjson as before, which gives today's answer and reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import orjson
 import simdjson
+from msgspec.structs import astuple
 
 from services.ingest.envelope import checked_envelope
 from services.ingest.sources.parsed import Document, Parsed, Rejected, describe, json_documents
@@ -38,20 +39,16 @@ _LOGSOURCE_ENTRIES = 1024
 _LOGSOURCE_TEXT_CHARS = 256
 
 
-# The item's top-level keys `_document` reads, each as the JSON value it holds (null when absent, which
-# `_document` takes alike); the rest of the line is skipped, not built.
+# The item's top-level keys `_document` reads, the field sets last.
+_ITEM_KEYS = ("id", "time", "@timestamp", "timestamp", "logsource", "message", "labels", *_ECS_KEYS)
+_SETS_FROM = len(_ITEM_KEYS) - len(_ECS_KEYS)
+# Those keys read from a line, each as the JSON value it holds (null when absent, which `_document`
+# takes alike); the rest of the line is skipped, not built. Not tracked by the collector: it holds
+# only JSON values, which cannot make a cycle.
 _Keys = msgspec.defstruct(
     "_Keys",
-    [
-        ("id", Any, None),
-        ("time", Any, None),
-        ("at_timestamp", Any, msgspec.field(default=None, name="@timestamp")),
-        ("timestamp", Any, None),
-        ("logsource", Any, None),
-        ("message", Any, None),
-        ("labels", Any, None),
-        *((key, Any, None) for key in _ECS_KEYS),
-    ],
+    [(key.replace("@", "at_"), Any, msgspec.field(default=None, name=key)) for key in _ITEM_KEYS],
+    gc=False,
 )
 _READ_KEYS = msgspec.json.Decoder(_Keys)
 
@@ -78,7 +75,7 @@ class GenericSource:
             parsed.rejected.append(Rejected("empty_batch", "the body holds no events", body))
         for item_line, item, original in items:
             try:
-                document = _document(_keys(item) if type(item) is _Keys else item, now)
+                document = _document_of(astuple(item), now) if type(item) is _Keys else _document(item, now)
                 # Most items already hold what the envelope wants: checked and written without pydantic.
                 written = checked_envelope(document, original)
                 if written is not None:
@@ -91,7 +88,6 @@ class GenericSource:
                 where = f"line {item_line}: " if item_line else ""
                 parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
         return parsed
-
 
     def _read_line(self, line: bytes) -> Any:
         """The line's envelope keys (`_Keys`) when simdjson and msgspec both read it, else orjson's whole item.
@@ -108,13 +104,6 @@ class GenericSource:
             return orjson.loads(line)
 
 
-def _keys(read: Any) -> dict[str, Any]:
-    """A `_Keys` as the item's own keys, for `_document`."""
-    keys: dict[str, Any] = msgspec.structs.asdict(read)
-    keys["@timestamp"] = keys.pop("at_timestamp")
-    return keys
-
-
 def to_event(item: Any, received: datetime) -> Event:
     """Map one posted object to the envelope; raises ValueError with a readable reason."""
     return _validated(_document(item, received), item)
@@ -124,19 +113,20 @@ def _document(item: Any, received: datetime) -> dict[str, Any]:
     """The envelope's fields for one posted object, not yet validated: no `raw`, the logsource as posted."""
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
-    get = item.get
-    event_time = get("time")
+    return _document_of(tuple(map(item.get, _ITEM_KEYS)), received)
+
+
+def _document_of(values: Sequence[Any], received: datetime) -> dict[str, Any]:
+    """`_document` of an item's values for `_ITEM_KEYS` (null for a key it lacks, which it takes alike)."""
+    item_id, event_time, at_timestamp, timestamp, logsource, message, labels = values[:_SETS_FROM]
     if event_time is None:
-        event_time = get("@timestamp")
-        if event_time is None:
-            event_time = get("timestamp")
+        event_time = at_timestamp if at_timestamp is not None else timestamp
     # One dict, validated in one pass (nested sets included). An empty `event` set is given too: the
     # model's default would build it in Python, costing more than the rest.
     document: dict[str, Any] = {"event": {}}
-    for key in _ECS_KEYS:
-        if isinstance(value := get(key), dict):
+    for key, value in zip(_ECS_KEYS, values[_SETS_FROM:], strict=True):  # an item holds a few of them, if any
+        if isinstance(value, dict):
             document[key] = value
-    item_id, logsource, message = get("id"), get("logsource"), get("message")
     document["id"] = str(item_id) if item_id not in (None, "") else uuid.uuid4().hex
     document["time"] = _parse_time(event_time) if event_time is not None else received
     document["ingested"] = received
@@ -144,7 +134,7 @@ def _document(item: Any, received: datetime) -> dict[str, Any]:
         document["logsource"] = logsource
     if isinstance(message, str):
         document["message"] = message
-    document["labels"] = get("labels") or {}
+    document["labels"] = labels or {}
     return document
 
 

@@ -1,4 +1,4 @@
-"""NDJSON lines read for their envelope keys only (simdjson + msgspec) give what orjson's full read gives, byte for byte."""
+"""NDJSON lines read for their envelope keys only (simdjson + msgspec) give what orjson gives, byte for byte."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_any_ndjson_body_gives_the_same_envelopes_and_rejections_both_ways(lines
 
 
 def test_lines_orjson_refuses_are_refused_with_its_reason() -> None:
-    """A line with 1e999, a byte that is not UTF-8 or a lone surrogate outside the envelope's keys is refused, as before."""
+    """A line with 1e999, a byte not UTF-8 or a lone surrogate outside the envelope's keys is refused as before."""
     good = b'{"id":"a","message":"m"}'
     for bad in (b'{"x":1e999}', b'{"x":"\xff"}', b'{"x":"\\ud800"}', b'{"x":' + b"[" * 1100 + b"]" * 1100 + b"}"):
         fast = _assert_same(b"\n".join((good, bad)))
