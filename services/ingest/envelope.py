@@ -24,7 +24,7 @@ _WITHOUT_RAW = {"raw"}
 _JSON_TYPES_ONLY = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
-def envelope(event: Event, raw_json: bytes | None = None) -> bytes:
+def envelope(event: Event, raw_json: bytes | memoryview | None = None) -> bytes:
     """The event's JSON on the bus, as `model_dump_json(exclude_none=True)` has it: null fields read back as defaults.
 
     pydantic writes the envelope but not `raw`, which is `raw_json` when the source kept the payload's
@@ -42,7 +42,7 @@ def envelope(event: Event, raw_json: bytes | None = None) -> bytes:
     return _with_raw(head, raw_json)
 
 
-def checked_envelope(document: dict[str, Any], raw_json: bytes) -> bytes | None:
+def checked_envelope(document: dict[str, Any], raw_json: bytes | memoryview) -> bytes | None:
     """The envelope of `document` (`Event`'s fields but `raw`) when it already is what `Event` would make of it.
 
     msgspec checks it strictly, in one pass, against the contract stage 1 reads: `Envelope` with
@@ -72,7 +72,7 @@ def checked_envelope(document: dict[str, Any], raw_json: bytes) -> bytes | None:
     return _with_raw(head, raw_json)
 
 
-def _with_raw(head: bytes, raw_json: bytes) -> bytes:
+def _with_raw(head: bytes, raw_json: bytes | memoryview) -> bytes:
     return b"".join((head[:-1], b',"raw":', raw_json, b"}"))
 
 

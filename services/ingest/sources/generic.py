@@ -24,7 +24,7 @@ import simdjson
 from msgspec.structs import astuple
 
 from services.ingest.envelope import checked_envelope
-from services.ingest.sources.parsed import Document, Parsed, Rejected, describe, json_documents
+from services.ingest.sources.parsed import Parsed, Rejected, ViewDocument, describe, is_blank, json_documents
 from services.ingest.sources.times import epoch_time, text_time
 from services.shared.event import Event, LogSource
 
@@ -63,13 +63,13 @@ class GenericSource:
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Parsed:
         parsed = Parsed()
         now = datetime.now(UTC)
-        items: list[Document] = []
-        for number, document, original in json_documents(body, parsed, self._read_line):
+        items: list[ViewDocument] = []
+        for number, document, original in json_documents(body, parsed, self._read_line, views=True):
             if number is None and isinstance(document, list):
                 items.extend((None, item, orjson.dumps(item)) for item in document)
             else:
                 items.append((number, document, original))
-        if not body.strip():
+        if is_blank(body):
             return parsed
         if not items and not parsed.rejected:
             parsed.rejected.append(Rejected("empty_batch", "the body holds no events", body))
@@ -86,10 +86,10 @@ class GenericSource:
                     parsed.accept(_validated(document, item), original)
             except (ValueError, TypeError) as exc:
                 where = f"line {item_line}: " if item_line else ""
-                parsed.rejected.append(Rejected("invalid_event", where + describe(exc), original, item_line))
+                parsed.rejected.append(Rejected("invalid_event", where + describe(exc), bytes(original), item_line))
         return parsed
 
-    def _read_line(self, line: bytes) -> Any:
+    def _read_line(self, line: memoryview) -> Any:
         """The line's envelope keys (`_Keys`) when simdjson and msgspec both read it, else orjson's whole item.
 
         Whatever simdjson accepts, orjson reads too (UTF-8 checked, every number within a double or

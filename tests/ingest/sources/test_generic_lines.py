@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from benchmarks.recorded import corpus_events, generic_object
 from services.ingest.sources import generic
 from services.ingest.sources.generic import GenericSource
-from services.ingest.sources.parsed import Parsed
+from services.ingest.sources.parsed import Parsed, Rejected, json_documents
 from tests.ingest.test_envelope import _items
 
 RECEIVED = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -28,7 +28,7 @@ RECEIVED = datetime(2024, 5, 1, 12, tzinfo=UTC)
 class _OrjsonOnly(GenericSource):
     """The generic source as it was: every line read whole by orjson."""
 
-    def _read_line(self, line: bytes) -> Any:
+    def _read_line(self, line: memoryview) -> Any:
         return orjson.loads(line)
 
 
@@ -158,7 +158,58 @@ def test_every_recorded_and_corpus_item_gives_the_same_bytes_both_ways(corpus: P
     """Corpus events posted as NDJSON batches of 100 give the same envelopes both ways."""
     items = [generic_object(event) for kind in corpus_events(corpus).values() for event in kind]
     lines = [orjson.dumps(item) for item in items]
-    read_for_keys = sum(type(GenericSource()._read_line(line)) is generic._Keys for line in lines)
+    read_for_keys = sum(type(GenericSource()._read_line(memoryview(line))) is generic._Keys for line in lines)
     assert read_for_keys == len(lines)  # the comparison below is of the two readings, not orjson with itself
     for start in range(0, len(lines), 100):
         _assert_same(b"\n".join(lines[start : start + 100]))
+
+
+def _documents_as_before(body: bytes, parsed: Parsed) -> list[Any]:
+    """json_documents as it was: the whole body tried first, then every line split off and read by orjson."""
+    if not body.strip():
+        parsed.rejected.append(Rejected("empty_body", "the request body is empty", body))
+        return []
+    try:
+        return [(None, orjson.loads(body), body)]
+    except orjson.JSONDecodeError as whole_error:
+        lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
+        if len(lines) < 2:
+            parsed.rejected.append(Rejected("malformed_json", f"not valid JSON: {whole_error}", body))
+            return []
+    documents = []
+    for number, line in lines:
+        try:
+            documents.append((number, orjson.loads(line), line))
+        except orjson.JSONDecodeError as line_error:
+            parsed.rejected.append(
+                Rejected("malformed_json", f"line {number}: not valid JSON: {line_error}", line, number)
+            )
+    return documents
+
+
+_pieces = (
+    st.sampled_from(
+        [b"{", b"}", b"[", b"]", b'"a"', b":", b",", b"1", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\n", b"\n", b"\n"]
+    )
+    | _line()
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_pieces, max_size=12).map(b"".join))
+def test_a_body_is_cut_into_documents_as_before(body: bytes) -> None:
+    """Any body (one document over several lines, NDJSON, blank lines, CRLF) gives the same documents and rejections."""
+    now, before = Parsed(), Parsed()
+    documents = json_documents(body, now)
+    assert documents == _documents_as_before(body, before)
+    assert now.rejected == before.rejected
+    assert all(type(original) is bytes for _, _, original in documents)
+    assert all(type(rejected.original) is bytes for rejected in now.rejected)
+
+
+def test_a_rejected_lines_original_is_bytes_though_lines_are_read_as_views() -> None:
+    """The generic source reads lines as views of the body, yet dead-letters bytes."""
+    parsed = GenericSource().parse(b'{"id":"a"}\nnot json\n{"time":"x"}\n', {})
+    assert parsed.ids == ["a"]
+    assert [(r.line, r.original) for r in parsed.rejected] == [(2, b"not json"), (3, b'{"time":"x"}')]
+    assert all(type(r.original) is bytes for r in parsed.rejected)
