@@ -124,9 +124,11 @@ def _document_of(values: Sequence[Any], received: datetime) -> dict[str, Any]:
     # One dict, validated in one pass (nested sets included). An empty `event` set is given too: the
     # model's default would build it in Python, costing more than the rest.
     document: dict[str, Any] = {"event": {}}
-    for key, value in zip(_ECS_KEYS, values[_SETS_FROM:], strict=True):  # an item holds a few of them, if any
-        if isinstance(value, dict):
-            document[key] = value
+    sets = values[_SETS_FROM:]
+    if sets.count(None) != len(sets):  # most items hold none of them, or one
+        for key, value in zip(_ECS_KEYS, sets, strict=True):
+            if isinstance(value, dict):
+                document[key] = value
     document["id"] = str(item_id) if item_id not in (None, "") else uuid.uuid4().hex
     document["time"] = _parse_time(event_time) if event_time is not None else received
     document["ingested"] = received
