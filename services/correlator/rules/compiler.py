@@ -26,13 +26,15 @@ from sigma.types import (
     SigmaCasedString,
     SigmaExists,
     SigmaExpansion,
+    SigmaRegularExpression,
     SigmaString,
     SigmaType,
 )
 
+from services.correlator.rules import codegen
 from services.correlator.rules.config import RulesConfig
 from services.correlator.rules.requirements import Requirement, requirement
-from services.correlator.rules.values import ValueTest, strings_test, value_test
+from services.correlator.rules.values import compiled_regex, string_match, value_test
 from services.correlator.suppression import duration_seconds
 from services.shared.alert import RuleRef
 from services.shared.envelope import FieldReader
@@ -128,28 +130,30 @@ class _Compiler:
         return self._aliases.get(name, name)
 
     def predicate(self, node: Any) -> Predicate:
+        """The condition tree as one generated function (rules/codegen.py); its `__doc__` shows the source."""
+        return codegen.compiled(self.node(node))
+
+    def node(self, node: Any) -> codegen.Node:
+        """pySigma's resolved condition, node for node, with each field named as the event names it."""
         if isinstance(node, ConditionAND):
-            return _combined([self.predicate(arg) for arg in node.args], every=True)
+            return _single_or(codegen.All([self.node(arg) for arg in node.args]))
         if isinstance(node, ConditionOR):
-            return _combined(self._merged_or(node.args), every=False)
+            return _single_or(codegen.AnyOf(self._merged_or(node.args)))
         if isinstance(node, ConditionNOT):
-            inner = self.predicate(node.args[0])
-            return lambda reader: not inner(reader)
+            return codegen.Not(self.node(node.args[0]))
         if isinstance(node, ConditionFieldEqualsValueExpression):
             name = self.field(node.field)
             if isinstance(node.value, SigmaExists):  # presence, whatever the value, null included
-                wanted = node.value.exists
-                return lambda reader: reader.has(name) is wanted
-            return _field_predicate(name, value_test(self._expand(node.value)))
+                return codegen.Exists(name, node.value.exists)
+            return _test(name, self._expand(node.value))
         if isinstance(node, ConditionValueExpression):
-            test = value_test(self._expand(node.value), contains=True)
-            return lambda reader: test(reader.get(KEYWORD_FIELD), reader)
+            return _test(KEYWORD_FIELD, self._expand(node.value), keyword=True)
         raise RuleError("", f"condition element {type(node).__name__} is not supported")
 
-    def _merged_or(self, args: list[Any]) -> list[Predicate]:
+    def _merged_or(self, args: list[Any]) -> list[codegen.Node]:
         """The terms of an OR, with the plain strings on one field (a value list, a keyword list) as one test."""
         strings: dict[tuple[str | None, bool], list[SigmaString]] = {}  # (field or None for keywords, cased)
-        rest: list[Predicate] = []
+        rest: list[codegen.Node] = []
         for arg in args:
             value = getattr(arg, "value", None)
             mergeable = isinstance(value, SigmaString) and not value.contains_placeholder()
@@ -158,14 +162,11 @@ class _Compiler:
             elif mergeable and isinstance(arg, ConditionValueExpression):
                 strings.setdefault((None, isinstance(value, SigmaCasedString)), []).append(value)
             else:
-                rest.append(self.predicate(arg))
-        merged: list[Predicate] = []
-        for (name, cased), values in strings.items():
-            if name is None:
-                test = strings_test(values, cased=cased, contains=True)
-                merged.append(lambda reader, test=test: test(reader.get(KEYWORD_FIELD), reader))
-            else:
-                merged.append(_field_predicate(name, strings_test(values, cased=cased)))
+                rest.append(self.node(arg))
+        merged: list[codegen.Node] = [
+            _strings(name or KEYWORD_FIELD, values, cased=cased, keyword=name is None)
+            for (name, cased), values in strings.items()
+        ]
         return merged + rest
 
     def _expand(self, value: Any) -> Any:
@@ -181,29 +182,25 @@ class _Compiler:
         return SigmaExpansion(list[SigmaType](value.replace_placeholders(replacements)))
 
 
-def _combined(parts: list[Predicate], *, every: bool) -> Predicate:
-    """AND (`every`) or OR of the parts, short-circuiting.
-
-    Conditions are mostly one or two terms: chained `and`/`or` skip the generator `all`/`any`
-    would run per evaluation, which costs more than the terms themselves.
-    """
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        first, second = parts
-        if every:
-            return lambda reader: first(reader) and second(reader)
-        return lambda reader: first(reader) or second(reader)
-    if every:
-        return lambda reader: all(p(reader) for p in parts)
-    return lambda reader: any(p(reader) for p in parts)
+def _single_or(node: codegen.All | codegen.AnyOf) -> codegen.Node:
+    """An AND or OR of one term is that term."""
+    return node.parts[0] if len(node.parts) == 1 else node
 
 
-def _field_predicate(name: str, test: ValueTest) -> Predicate:
-    def predicate(reader: FieldReader) -> bool:
-        value = reader.get(name)
-        if isinstance(value, list):  # a multi-valued field matches when any element does
-            return any(test(v, reader) for v in value) if value else test(None, reader)
-        return test(value, reader)
+def _test(name: str, value: Any, *, keyword: bool = False) -> codegen.Node:
+    """The test of one (expanded) value on a field, or on the keyword field's text."""
+    if isinstance(value, SigmaString):
+        return _strings(name, [value], cased=isinstance(value, SigmaCasedString), keyword=keyword)
+    if isinstance(value, SigmaExpansion) and value.values and all(isinstance(v, SigmaString) for v in value.values):
+        cased = {isinstance(v, SigmaCasedString) for v in value.values}
+        if len(cased) == 1:  # an expansion of strings is an OR of them, which one match does at once
+            return _strings(name, list(value.values), cased=cased.pop(), keyword=keyword)
+    test = value_test(value, contains=keyword)
+    regex = compiled_regex(value) if isinstance(value, SigmaRegularExpression) else None
+    return codegen.Test(name, test, f"{type(value).__name__} {str(value)!r}", each=not keyword, regex=regex)
 
-    return predicate
+
+def _strings(name: str, values: list[SigmaString], *, cased: bool, keyword: bool) -> codegen.Test:
+    match = string_match(values, cased=cased, contains=keyword)
+    label = f"any of {[str(v) for v in values]!r}{' (cased)' if cased else ''}{' anywhere' if keyword else ''}"
+    return codegen.Test(name, match.test, label, each=not keyword, strings=match)

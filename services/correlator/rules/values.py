@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,15 +100,41 @@ def string_test(value: SigmaString, *, cased: bool, contains: bool = False) -> V
 
 
 def strings_test(values: list[SigmaString], *, cased: bool, contains: bool = False) -> ValueTest:
-    """The test for any of `values` (an OR of strings on one field, or a keyword list), in one pass.
+    """The test for any of `values` (an OR of strings on one field, or a keyword list), in one pass."""
+    return string_match(values, cased=cased, contains=contains).test
+
+
+@dataclass(frozen=True)
+class StringMatch:
+    """Any of several Sigma strings, as one set lookup and at most two C scans.
 
     Plain strings go into one set, `*literal*` searches into one alternation, other wildcard
     patterns into one anchored alternation: a list of fifty values costs one lookup and two C
     scans instead of fifty Python-level tests. The result is the OR of each value's own test.
+    The parts are public so the rule compiler can write the common case (a `str` value) inline.
     """
+
+    plain: frozenset[str]  # case-folded unless `cased`
+    cased: bool
+    anywhere: re.Pattern[str] | None  # `*literal*` searches, searched anywhere
+    whole: re.Pattern[str] | None  # other wildcard patterns, matched whole
+
+    def test(self, v: Any, _: FieldReader) -> bool:
+        if v is None:
+            return False
+        text = _text(v)
+        return (
+            (bool(self.plain) and (text if self.cased else text.casefold()) in self.plain)
+            or (self.anywhere is not None and self.anywhere.search(text) is not None)
+            or (self.whole is not None and self.whole.fullmatch(text) is not None)
+        )
+
+
+def string_match(values: list[SigmaString], *, cased: bool, contains: bool = False) -> StringMatch:
+    """The match for any of `values`; `contains` wraps each in wildcards (keyword searches)."""
     plain: set[str] = set()
-    literals: list[str] = []  # `*literal*`: searched anywhere
-    patterns: list[str] = []  # anything else with wildcards: matched whole
+    literals: list[str] = []
+    patterns: list[str] = []
     for value in values:
         parts = list(value.s)
         if any(isinstance(p, Placeholder) for p in parts):
@@ -127,20 +154,12 @@ def strings_test(values: list[SigmaString], *, cased: bool, contains: bool = Fal
         else:
             patterns.append(_wildcard_pattern(tuple(parts)))
     flags = re.DOTALL if cased else re.DOTALL | re.IGNORECASE
-    anywhere = re.compile("|".join(literals), flags) if literals else None
-    whole = re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
-
-    def test(v: Any, _: FieldReader) -> bool:
-        if v is None:
-            return False
-        text = _text(v)
-        return (
-            (bool(plain) and (text if cased else text.casefold()) in plain)
-            or (anywhere is not None and anywhere.search(text) is not None)
-            or (whole is not None and whole.fullmatch(text) is not None)
-        )
-
-    return test
+    return StringMatch(
+        plain=frozenset(plain),
+        cased=cased,
+        anywhere=re.compile("|".join(literals), flags) if literals else None,
+        whole=re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None,
+    )
 
 
 def _wildcard_pattern(parts: tuple[str | SpecialChars, ...]) -> str:
@@ -151,14 +170,19 @@ def _wildcard_pattern(parts: tuple[str | SpecialChars, ...]) -> str:
 
 
 def _regex_test(value: SigmaRegularExpression) -> ValueTest:
+    regex = compiled_regex(value)
+    return lambda v, _: v is not None and regex.search(_text(v)) is not None
+
+
+def compiled_regex(value: SigmaRegularExpression) -> re.Pattern[str]:
+    """A `re` value's pattern with its flags; the rule compiler searches a `str` value with it directly."""
     flags = 0
     for flag in value.flags:
         flags |= _REGEX_FLAGS[flag]
     try:
-        regex = re.compile(value.regexp.original, flags)
+        return re.compile(value.regexp.original, flags)
     except re.error as exc:
         raise RuleError("", f"invalid regular expression {value.regexp.original!r}: {exc}") from None
-    return lambda v, _: v is not None and regex.search(_text(v)) is not None
 
 
 def _fieldref_test(value: SigmaFieldReference) -> ValueTest:

@@ -1,0 +1,184 @@
+"""Writes a rule's condition, as the compiler resolved it, as the source of one Python function.
+
+A tree of closures costs a Python call per node and per value test on every evaluation; one
+generated function evaluates the same tree with inline `and`/`or`/`not`, each field read into a
+local, and the common value tests (a `str` against a set of folded strings, a regex search)
+written out. What it computes is what the closures computed (the property test in
+tests/correlator/rules/test_codegen.py holds it to a reference evaluator):
+
+- a field is read where evaluation first reaches it, in short-circuit order, as before: a read
+  may decode the raw payload and raise `InvalidEnvelope`, so reading up front would change which
+  events dead-letter. The local is reused only where that first read dominates (it ran on every
+  path to the use); elsewhere `get` is called again, and the reader's cache answers.
+- a field holding a list matches when any element does, and an empty list tests None.
+- `exists` is `reader.has(name) is wanted`; a keyword tests the `message` field's value as is.
+
+No rule text is ever written into the source: field names, strings, patterns and tests are
+passed in as constants of the function's namespace (`_f0`, `_c1`, `_t2` …), and the source is
+made only of names this module chooses, so no value in a rule (quotes, newlines,
+`__import__(…)`) can become code. The namespace has no builtins either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from services.correlator.rules.values import StringMatch, ValueTest
+from services.shared.envelope import FieldReader
+
+Predicate = Callable[[FieldReader], bool]
+
+# Deeper subtrees become functions of their own: CPython's parser refuses ~200 nested parentheses.
+MAX_DEPTH = 40
+
+
+@dataclass(frozen=True)
+class All:
+    parts: list[Node]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: list[Node]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Node
+
+
+@dataclass(frozen=True)
+class Exists:
+    field: str
+    wanted: bool
+
+
+@dataclass(frozen=True)
+class Test:
+    """One value test of a field. `each`: a list matches when any element does (not for keywords).
+
+    `strings` or `regex`, when set, say what `test` does with a `str` value, so it can be written inline.
+    """
+
+    field: str
+    test: ValueTest
+    label: str  # what the test is, for the listing
+    each: bool = True
+    strings: StringMatch | None = None
+    regex: re.Pattern[str] | None = None
+
+
+Node = All | AnyOf | Not | Exists | Test
+
+
+def compiled(node: Node) -> Predicate:
+    """The node as one function of a `FieldReader`; its listing (source and constants) is its `__doc__`."""
+    writer = _Writer()
+    body, _ = writer.expr(node, frozenset(), 0)
+    source = f"def condition(reader):\n    get = reader.get\n    return {body}\n"
+    namespace: dict[str, Any] = {"__builtins__": {}, "str": str}
+    namespace.update(writer.constants)
+    # Safe to exec: the source holds only names chosen above (see the module docstring), never rule text.
+    exec(compile(source, "<sigma condition>", "exec"), namespace)  # noqa: S102  # nosec B102
+    function: Predicate = namespace["condition"]
+    legend = "".join(f"#   {name} = {label}\n" for name, label in writer.labels.items())
+    function.__doc__ = f"{source}# where\n{legend}"
+    return function
+
+
+def listing(predicate: Predicate) -> str:
+    """The generated source of a compiled condition and what its constants hold, for a detection engineer."""
+    return predicate.__doc__ or ""
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.constants: dict[str, Any] = {}
+        self.labels: dict[str, str] = {}
+        self._fields: dict[str, int] = {}  # field name -> number of its local `v<n>` and constant `_f<n>`
+
+    def constant(self, prefix: str, value: Any, label: str) -> str:
+        name = f"_{prefix}{len(self.constants)}"
+        self.constants[name] = value
+        self.labels[name] = label
+        return name
+
+    def expr(self, node: Node, bound: frozenset[str], depth: int) -> tuple[str, frozenset[str]]:
+        """Source for `node`, given the fields whose locals are set on every path here; and those set after it."""
+        if depth > MAX_DEPTH:
+            inner = compiled(node)
+            return f"{self.constant('p', inner, 'a nested condition: ' + listing(inner))}(reader)", bound
+        if isinstance(node, All | AnyOf):
+            joiner = " and " if isinstance(node, All) else " or "
+            parts: list[str] = []
+            after = first = bound
+            for part in node.parts:
+                # Each part runs only once the ones before it have: their reads are set for it.
+                code, after = self.expr(part, after, depth + 1)
+                parts.append(code)
+                if len(parts) == 1:
+                    first = after  # only the first part runs on every path through the chain
+            return f"({joiner.join(parts)})", first
+        if isinstance(node, Not):
+            code, after = self.expr(node.part, bound, depth + 1)
+            return f"(not {code})", after
+        if isinstance(node, Exists):
+            name = self._field_constant(node.field)
+            return f"(reader.has({name}) is {bool(node.wanted)})", bound
+        return self._test(node, bound)
+
+    def _field_constant(self, field: str) -> str:
+        if field not in self._fields:
+            self._fields[field] = len(self.constants)
+            self.constants[f"_f{len(self.constants)}"] = field
+            self.labels[f"_f{self._fields[field]}"] = repr(field)
+        return f"_f{self._fields[field]}"
+
+    def _test(self, node: Test, bound: frozenset[str]) -> tuple[str, frozenset[str]]:
+        constant = self._field_constant(node.field)
+        local = f"v{constant[2:]}"
+        read = local if node.field in bound else f"({local} := get({constant}))"
+        after = bound | {node.field}
+        inline = self._inline(node, local)
+        if inline is None and not node.each:
+            return f"{self.constant('t', node.test, node.label)}({read}, reader)", after
+        if inline is None:
+            inline = f"{self.constant('t', node.test, node.label)}({local}, reader)"
+        other = self.constant("t", _each(node.test) if node.each else node.test, node.label)
+        # A `str` (most values) is tested here; anything else (None, a number, a list) by the full test.
+        return f"({inline} if {read}.__class__ is str else {other}({local}, reader))", after
+
+    def _inline(self, node: Test, local: str) -> str | None:
+        """What `node.test` does with a `str` in `local`, as an expression; None when it is not written inline."""
+        if node.regex is not None:
+            return f"{self._scan(node.regex, 'search')}({local}) is not None"
+        match = node.strings
+        if match is None:
+            return None
+        terms = []
+        if match.plain:
+            plain = self.constant("c", match.plain, repr(sorted(match.plain)))
+            terms.append(f"{local} in {plain}" if match.cased else f"{local}.casefold() in {plain}")
+        for pattern, method in ((match.anywhere, "search"), (match.whole, "fullmatch")):
+            if pattern is not None:
+                terms.append(f"{self._scan(pattern, method)}({local}) is not None")
+        return " or ".join(terms)
+
+    def _scan(self, pattern: re.Pattern[str], method: str) -> str:
+        """A constant holding the pattern's bound `search` or `fullmatch`."""
+        label = f"re.compile({pattern.pattern!r}, {pattern.flags}).{method}"
+        return self.constant("s", getattr(pattern, method), label)
+
+
+def _each(test: ValueTest) -> ValueTest:
+    """`test` over a field's value as Sigma reads it: a list matches when any element does, an empty one tests None."""
+
+    def each(value: Any, reader: FieldReader) -> bool:
+        if isinstance(value, list):
+            return any(test(v, reader) for v in value) if value else test(None, reader)
+        return test(value, reader)
+
+    return each
