@@ -110,7 +110,7 @@ class _Writer:
         """Source for `node`, given the fields whose locals are set on every path here; and those set after it."""
         if depth > MAX_DEPTH:
             inner = compiled(node)
-            return f"{self.constant('p', inner, 'a nested condition: ' + listing(inner))}(reader)", bound
+            return f"{self.constant('p', inner, 'a nested condition, its listing is its __doc__')}(reader)", bound
         if isinstance(node, All | AnyOf):
             joiner = " and " if isinstance(node, All) else " or "
             parts: list[str] = []
