@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from services.correlator.rules.values import StringMatch, ValueTest
 from services.shared.envelope import FieldReader
@@ -33,6 +33,8 @@ Predicate = Callable[[FieldReader], bool]
 
 # Deeper subtrees become functions of their own: CPython's parser refuses ~200 nested parentheses.
 MAX_DEPTH = 40
+# The classes a number test reads as they are (`as_number` in rules/values.py); bool is not one of them.
+_NUMBERS = frozenset({int, float})
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class Exists:
 class Test:
     """One value test of a field. `each`: a list matches when any element does (not for keywords).
 
-    `strings` or `regex`, when set, say what `test` does with a `str` value, so it can be written inline.
+    `strings` or `regex`, when set, say what `test` does with a `str` value, and `number` (an operator
+    and a number) what it does with an `int` or `float`, so that case can be written inline.
     """
 
     field: str
@@ -69,6 +72,10 @@ class Test:
     each: bool = True
     strings: StringMatch | None = None
     regex: re.Pattern[str] | None = None
+    number: tuple[Operator, float] | None = None
+
+
+Operator = Literal["==", "<", "<=", ">", ">="]  # Python's own, written into the source as they are
 
 
 Node = All | AnyOf | Not | Exists | Test
@@ -79,7 +86,7 @@ def compiled(node: Node) -> Predicate:
     writer = _Writer()
     body, _ = writer.expr(node, frozenset(), 0)
     source = f"def condition(reader):\n    get = reader.get\n    return {body}\n"
-    namespace: dict[str, Any] = {"__builtins__": {}, "str": str}
+    namespace: dict[str, Any] = {"__builtins__": {}, "str": str, "_numbers": _NUMBERS}
     namespace.update(writer.constants)
     # Safe to exec: the source holds only names chosen above (see the module docstring), never rule text.
     exec(compile(source, "<sigma condition>", "exec"), namespace)  # noqa: S102  # nosec B102
@@ -145,16 +152,20 @@ class _Writer:
         inline = self._inline(node, local)
         if inline is None and not node.each:
             return f"{self.constant('t', node.test, node.label)}({read}, reader)", after
-        if inline is None:
-            inline = f"{self.constant('t', node.test, node.label)}({local}, reader)"
+        if inline is None:  # the test itself, called directly for a str, which is never a list
+            inline = f"{self.constant('t', node.test, node.label)}({local}, reader)", _IS_STR
+        code, guard = inline
         other = self.constant("t", _each(node.test) if node.each else node.test, node.label)
-        # A `str` (most values) is tested here; anything else (None, a number, a list) by the full test.
-        return f"({inline} if {read}.__class__ is str else {other}({local}, reader))", after
+        # The common class (a str, or a number) is tested here; anything else (None, a list …) by the full test.
+        return f"({code} if {guard.format(read=read)} else {other}({local}, reader))", after
 
-    def _inline(self, node: Test, local: str) -> str | None:
-        """What `node.test` does with a `str` in `local`, as an expression; None when it is not written inline."""
+    def _inline(self, node: Test, local: str) -> tuple[str, str] | None:
+        """What `node.test` does with a value of the common class, as an expression, and the test for that class."""
+        if node.number is not None:
+            operator, number = node.number
+            return f"{local} {operator} {self.constant('n', number, repr(number))}", _IS_NUMBER
         if node.regex is not None:
-            return f"{self._scan(node.regex, 'search')}({local}) is not None"
+            return f"{self._scan(node.regex, 'search')}({local}) is not None", _IS_STR
         match = node.strings
         if match is None:
             return None
@@ -165,12 +176,16 @@ class _Writer:
         for pattern, method in ((match.anywhere, "search"), (match.whole, "fullmatch")):
             if pattern is not None:
                 terms.append(f"{self._scan(pattern, method)}({local}) is not None")
-        return " or ".join(terms)
+        return " or ".join(terms), _IS_STR
 
     def _scan(self, pattern: re.Pattern[str], method: str) -> str:
         """A constant holding the pattern's bound `search` or `fullmatch`."""
         label = f"re.compile({pattern.pattern!r}, {pattern.flags}).{method}"
         return self.constant("s", getattr(pattern, method), label)
+
+
+_IS_STR = "{read}.__class__ is str"
+_IS_NUMBER = "{read}.__class__ in _numbers"
 
 
 def _each(test: ValueTest) -> ValueTest:

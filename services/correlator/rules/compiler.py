@@ -22,12 +22,16 @@ from sigma.conditions import (
 from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaRule
 from sigma.types import (
+    CompareOperators,
     Placeholder,
     SigmaCasedString,
+    SigmaCompareExpression,
     SigmaExists,
     SigmaExpansion,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaString,
+    SigmaTimestampPart,
     SigmaType,
 )
 
@@ -182,6 +186,14 @@ class _Compiler:
         return SigmaExpansion(list[SigmaType](value.replace_placeholders(replacements)))
 
 
+_OPERATORS: dict[CompareOperators, codegen.Operator] = {
+    CompareOperators.LT: "<",
+    CompareOperators.LTE: "<=",
+    CompareOperators.GT: ">",
+    CompareOperators.GTE: ">=",
+}
+
+
 def _single_or(node: codegen.All | codegen.AnyOf) -> codegen.Node:
     """An AND or OR of one term is that term."""
     return node.parts[0] if len(node.parts) == 1 else node
@@ -196,8 +208,15 @@ def _test(name: str, value: Any, *, keyword: bool = False) -> codegen.Node:
         if len(cased) == 1:  # an expansion of strings is an OR of them, which one match does at once
             return _strings(name, list(value.values), cased=cased.pop(), keyword=keyword)
     test = value_test(value, contains=keyword)
-    regex = compiled_regex(value) if isinstance(value, SigmaRegularExpression) else None
-    return codegen.Test(name, test, f"{type(value).__name__} {str(value)!r}", each=not keyword, regex=regex)
+    label = f"{type(value).__name__} {str(value)!r}"
+    if isinstance(value, SigmaRegularExpression):
+        return codegen.Test(name, test, label, each=not keyword, regex=compiled_regex(value))
+    if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
+        return codegen.Test(name, test, label, each=not keyword, number=("==", value.number))
+    if isinstance(value, SigmaCompareExpression):
+        number = (_OPERATORS[value.op], value.number.number)
+        return codegen.Test(name, test, label, each=not keyword, number=number)
+    return codegen.Test(name, test, label, each=not keyword)
 
 
 def _strings(name: str, values: list[SigmaString], *, cased: bool, keyword: bool) -> codegen.Test:
