@@ -120,6 +120,8 @@ class _Writer:
             return f"{self.constant('p', inner, 'a nested condition, its listing is its __doc__')}(reader)", bound
         if isinstance(node, All | AnyOf):
             joiner = " and " if isinstance(node, All) else " or "
+            if depth == 0:  # one top-level term a line, for the listing
+                joiner = f"\n       {joiner}"
             parts: list[str] = []
             after = first = bound
             for part in node.parts:
@@ -152,12 +154,15 @@ class _Writer:
         inline = self._inline(node, local)
         if inline is None and not node.each:
             return f"{self.constant('t', node.test, node.label)}({read}, reader)", after
+        other = self.constant("t", _each(node.test) if node.each else node.test, node.label)
+        other = f"{other}({local}, reader)"
         if inline is None:  # the test itself, called directly for a str, which is never a list
             inline = f"{self.constant('t', node.test, node.label)}({local}, reader)", _IS_STR
+        else:  # a string, regex or number test is false for a missing or null field
+            other = f"{local} is not None and {other}"
         code, guard = inline
-        other = self.constant("t", _each(node.test) if node.each else node.test, node.label)
         # The common class (a str, or a number) is tested here; anything else (None, a list …) by the full test.
-        return f"({code} if {guard.format(read=read)} else {other}({local}, reader))", after
+        return f"({code} if {guard.format(read=read)} else {other})", after
 
     def _inline(self, node: Test, local: str) -> tuple[str, str] | None:
         """What `node.test` does with a value of the common class, as an expression, and the test for that class."""
