@@ -21,6 +21,7 @@ made only of names this module chooses, so no value in a rule (quotes, newlines,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,14 +87,28 @@ def compiled(node: Node) -> Predicate:
     writer = _Writer()
     body, _ = writer.expr(node, frozenset(), 0)
     source = f"def condition(reader):\n    get = reader.get\n    return {body}\n"
-    namespace: dict[str, Any] = {"__builtins__": {}, "str": str, "_numbers": _NUMBERS}
-    namespace.update(writer.constants)
-    # Safe to exec: the source holds only names chosen above (see the module docstring), never rule text.
-    exec(compile(source, "<sigma condition>", "exec"), namespace)  # noqa: S102  # nosec B102
-    function: Predicate = namespace["condition"]
+    # The constants are the closure of the function, so rules of one shape share one compiled factory
+    # (compiling is most of a rule's load time) and each reads its own constants as fast locals.
+    factory = _factory(", ".join(writer.constants), body)
+    function: Predicate = factory(**writer.constants)
     legend = "".join(f"#   {name} = {label}\n" for name, label in writer.labels.items())
     function.__doc__ = f"{source}# where\n{legend}"
     return function
+
+
+@functools.lru_cache(maxsize=4096)
+def _factory(parameters: str, body: str) -> Callable[..., Predicate]:
+    """A function taking the constants and returning the condition function over them."""
+    source = (
+        f"def condition_of({parameters}):\n"
+        f"    def condition(reader):\n        get = reader.get\n        return {body}\n"
+        f"    return condition\n"
+    )
+    namespace: dict[str, Any] = {"__builtins__": {}, "str": str, "_numbers": _NUMBERS}
+    # Safe to exec: the source holds only names chosen in this module (see its docstring), never rule text.
+    exec(compile(source, "<sigma condition>", "exec"), namespace)  # noqa: S102  # nosec B102
+    factory: Callable[..., Predicate] = namespace["condition_of"]
+    return factory
 
 
 def listing(predicate: Predicate) -> str:
