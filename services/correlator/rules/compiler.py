@@ -160,11 +160,13 @@ class _Compiler:
         rest: list[codegen.Node] = []
         for arg in args:
             value = getattr(arg, "value", None)
-            mergeable = isinstance(value, SigmaString) and not value.contains_placeholder()
-            if mergeable and isinstance(arg, ConditionFieldEqualsValueExpression):
-                strings.setdefault((self.field(arg.field), isinstance(value, SigmaCasedString)), []).append(value)
-            elif mergeable and isinstance(arg, ConditionValueExpression):
-                strings.setdefault((None, isinstance(value, SigmaCasedString)), []).append(value)
+            if (
+                isinstance(value, SigmaString)
+                and not value.contains_placeholder()
+                and isinstance(arg, ConditionFieldEqualsValueExpression | ConditionValueExpression)
+            ):
+                name = self.field(arg.field) if isinstance(arg, ConditionFieldEqualsValueExpression) else None
+                strings.setdefault((name, isinstance(value, SigmaCasedString)), []).append(value)
             else:
                 rest.append(self.node(arg))
         merged: list[codegen.Node] = [
@@ -203,10 +205,11 @@ def _test(name: str, value: Any, *, keyword: bool = False) -> codegen.Node:
     """The test of one (expanded) value on a field, or on the keyword field's text."""
     if isinstance(value, SigmaString):
         return _strings(name, [value], cased=isinstance(value, SigmaCasedString), keyword=keyword)
-    if isinstance(value, SigmaExpansion) and value.values and all(isinstance(v, SigmaString) for v in value.values):
-        cased = {isinstance(v, SigmaCasedString) for v in value.values}
+    strings = [v for v in value.values if isinstance(v, SigmaString)] if isinstance(value, SigmaExpansion) else []
+    if strings and len(strings) == len(value.values):
+        cased = {isinstance(v, SigmaCasedString) for v in strings}
         if len(cased) == 1:  # an expansion of strings is an OR of them, which one match does at once
-            return _strings(name, list(value.values), cased=cased.pop(), keyword=keyword)
+            return _strings(name, strings, cased=cased.pop(), keyword=keyword)
     test = value_test(value, contains=keyword)
     label = f"{type(value).__name__} {str(value)!r}"
     if isinstance(value, SigmaRegularExpression):

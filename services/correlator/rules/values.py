@@ -162,7 +162,7 @@ def string_match(values: list[SigmaString], *, cased: bool, contains: bool = Fal
     )
 
 
-def _wildcard_pattern(parts: tuple[str | SpecialChars, ...]) -> str:
+def _wildcard_pattern(parts: tuple[object, ...]) -> str:
     return "".join(
         ".*" if p is SpecialChars.WILDCARD_MULTI else "." if p is SpecialChars.WILDCARD_SINGLE else re.escape(str(p))
         for p in parts
