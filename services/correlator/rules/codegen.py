@@ -37,6 +37,8 @@ MAX_DEPTH = 40
 # The classes a number test reads as they are (`as_number` in rules/values.py); bool is not one of them.
 _NUMBERS = frozenset({int, float})
 
+Operator = Literal["==", "<", "<=", ">", ">="]  # Python's own, written into the source as they are
+
 
 @dataclass(frozen=True)
 class All:
@@ -74,9 +76,6 @@ class Test:
     strings: StringMatch | None = None
     regex: re.Pattern[str] | None = None
     number: tuple[Operator, float] | None = None
-
-
-Operator = Literal["==", "<", "<=", ">", ">="]  # Python's own, written into the source as they are
 
 
 Node = All | AnyOf | Not | Exists | Test
