@@ -1,7 +1,8 @@
 """Compiles a pySigma detection rule into a predicate over one event, plus what indexes it.
 
 The condition tree pySigma resolves (identifiers, `1 of`/`all of`, precedence already
-applied) maps node for node onto closures. Alongside, `index_keys` holds what any match
+applied) maps node for node onto the nodes of rules/codegen.py, which writes it as one Python
+function (`codegen.listing(rule.matches)` shows its source). Alongside, `index_keys` holds what any match
 must have (an equality value such as `verb: create` in an AND, or a substring), so the
 index can skip the rule for events without it (rules/requirements.py).
 """
