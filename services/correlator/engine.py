@@ -62,7 +62,8 @@ class DetectionEngine:
 
     def evaluate(self, event: Envelope) -> Detection:
         """What the event produced; raises InvalidEnvelope when a rule reads its raw JSON and it cannot be decoded."""
-        reader = FieldReader(event)
+        # Only the raw paths the rules of the event's logsource read are decoded (services/shared/projection.py).
+        reader = FieldReader(event, self.rules.index.projection(event.logsource))
         result = Detection()
         self._evaluated += 1
         # Timing every evaluation would cost more than many rules do: one event in TIMING_SAMPLE is timed.

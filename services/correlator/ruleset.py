@@ -22,11 +22,12 @@ class RuleSet:
         self.correlations = {c.ref.id: c for c in loaded.correlations}
         self.errors: list[RuleError] = loaded.errors
         self.files = loaded.files
-        self.index = RuleIndex(loaded.rules)
         self.feeds: dict[str, list[CorrelationRule]] = defaultdict(list)
         for correlation in loaded.correlations:
             for rule_id in dict.fromkeys(correlation.rules):
                 self.feeds[rule_id].append(correlation)
+        fed = {rule_id: _fed_fields(rule_id, users) for rule_id, users in self.feeds.items()}
+        self.index = RuleIndex(loaded.rules, fed)
         # A rule referenced by correlations alerts on its own only if one of them says `generate: true`.
         self.silenced = frozenset(
             rule_id for rule_id, users in self.feeds.items() if not any(c.generate for c in users)
@@ -44,3 +45,10 @@ class RuleSet:
 
     def __len__(self) -> int:
         return len(self.detections) + len(self.correlations)
+
+
+def _fed_fields(rule_id: str, correlations: list[CorrelationRule]) -> frozenset[str]:
+    """The names a match of the rule reads for the correlations it feeds: group-by values, the metric's field."""
+    names = {c.group_field(name, rule_id) for c in correlations for name in c.group_by}
+    names.update(c.value_field for c in correlations if c.value_field)
+    return frozenset(names)

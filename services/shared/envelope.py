@@ -17,6 +17,7 @@ the field named. tests/shared/test_envelope.py holds both readings against each 
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import reduce
 from types import UnionType
@@ -26,6 +27,7 @@ import msgspec
 from pydantic import BaseModel
 
 from services.shared.event import EcsFieldSet, Event
+from services.shared.projection import MISSING, Projection, dotted
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 FieldSet = dict[str, Any]  # an ECS field set as it was in JSON, extra names included
@@ -179,12 +181,15 @@ class FieldReader:
     handful of fields, not all of them.
     """
 
-    __slots__ = ("_envelope", "_found", "_payload")
+    __slots__ = ("_envelope", "_found", "_payload", "_projected", "_projection")
 
-    def __init__(self, envelope: Envelope) -> None:
+    def __init__(self, envelope: Envelope, projection: Projection | None = None) -> None:
         self._envelope = envelope
         self._found: dict[str, Any] = {}
         self._payload: Any = _UNSEEN
+        # The raw paths the rules of the event's logsource read (`projection_of`): decoded alone, the rest skipped.
+        self._projection = projection
+        self._projected: Any = _UNSEEN
 
     def get(self, name: str, default: Any = None) -> Any:
         """The value a rule's `name` refers to, or `default` when the event has no such field."""
@@ -205,12 +210,39 @@ class FieldReader:
                 return found
             # An ECS name the source did not normalise still reads the raw payload's same path,
             # so a generic JSON event posted in ECS shape matches the same way.
+        projection = self._projection
+        if projection is not None and name in projection.paths:
+            if self._projected is _UNSEEN:
+                try:
+                    self._projected = projection.decode(self._envelope.raw)
+                except msgspec.DecodeError:  # a number no double holds: the full decode below names it
+                    self._projection = None
+                    return self._from_payload(name)
+            return projection.read(self._projected, name, _MISSING)
+        return self._from_payload(name)
+
+    def _from_payload(self, name: str) -> Any:
         if self._payload is _UNSEEN:
             self._payload = self._envelope.payload()  # InvalidEnvelope: the caller dead-letters the event
-        return _dotted(self._payload, name, _MISSING)
+        return dotted(self._payload, name, _MISSING)
 
 
-_MISSING = object()
+def raw_paths(names: Iterable[str]) -> frozenset[str]:
+    """The names that read `raw` when the envelope lacks them, leaving out those it always answers (ECS names).
+
+    An ECS name the source did not normalise reads raw too, but only for events posted in ECS
+    shape: its reads take the full payload, and the projection stays small for every other event.
+    """
+    return frozenset(name for name in names if name.partition(".")[0] not in ECS_FIELD_SETS and name != "id")
+
+
+def projection_of(names: Iterable[str]) -> Projection | None:
+    """The projection reading the raw paths among `names`, or None when they hold none."""
+    paths = raw_paths(names)
+    return Projection(paths) if paths else None
+
+
+_MISSING = MISSING
 _UNSEEN = object()
 
 
@@ -262,28 +294,3 @@ def _leaf(value: Any, name: str) -> Any:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return value
-
-
-def _dotted(value: Any, path: str, default: Any = None) -> Any:
-    """`a.b.c` into nested dicts; a key that itself contains dots is tried whole first.
-
-    Through a list of objects the path goes on in each element, and the values found come back
-    as a list, which a rule matches when any element does (`spec.containers.image`).
-    """
-    if isinstance(value, list):
-        found = [_dotted(item, path, _MISSING) for item in value]
-        values = [v for item in found if item is not _MISSING for v in (item if isinstance(item, list) else [item])]
-        return values if values else default
-    if not isinstance(value, dict):
-        return default
-    if path in value:
-        return value[path]
-    head, dot, rest = path.partition(".")
-    while dot:
-        if head in value:
-            found = _dotted(value[head], rest, _MISSING)
-            if found is not _MISSING:
-                return found
-        more, dot, rest = rest.partition(".")
-        head = f"{head}.{more}"
-    return default

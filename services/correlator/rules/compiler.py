@@ -38,6 +38,7 @@ from sigma.types import (
 
 from services.correlator.rules import codegen
 from services.correlator.rules.config import RulesConfig
+from services.correlator.rules.fields import read_fields
 from services.correlator.rules.requirements import Requirement, requirement
 from services.correlator.rules.values import compiled_regex, string_match, value_test
 from services.correlator.suppression import duration_seconds
@@ -64,6 +65,7 @@ class CompiledRule:
     index_keys: Requirement | None = None  # a match has one of these (see rules/requirements.py)
     attributes: dict[str, Any] = field(default_factory=dict)  # custom keys of the rule, e.g. `tests`
     suppress_seconds: float | None = None
+    fields: frozenset[str] = frozenset()  # the names it may read (rules/fields.py): stage 1 decodes those of raw
 
     def applies_to(self, logsource: LogSource) -> bool:
         """Sigma logsource routing: every attribute the rule names must equal the event's."""
@@ -100,6 +102,7 @@ def compile_rule(rule: SigmaRule, location: str, config: RulesConfig) -> Compile
         index_keys=frozenset().union(*keys) if all(k is not None for k in keys) else None,  # type: ignore[arg-type]
         attributes=dict(rule.custom_attributes or {}),
         suppress_seconds=suppress_seconds(rule.custom_attributes or {}, location),
+        fields=frozenset().union(*(read_fields(tree, compiler.field) for tree in trees)),
     )
 
 

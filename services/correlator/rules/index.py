@@ -6,18 +6,23 @@ attribute either named or left open); inside a group, by what every match must h
 or a substring, found for all rules at once by one Aho-Corasick pass (pyahocorasick) over the
 field's case-folded text. Only rules with no such requirement are tried on every event of
 their logsource, so the cost per event grows with the rules that could match, not with all.
+
+With an event's groups comes the projection of `raw` its reader decodes: the raw paths the
+rules of those groups read, and the correlations they feed (services/shared/projection.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from itertools import product
 
 import ahocorasick
 
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.values import as_number
-from services.shared.envelope import EnvelopeLogSource, FieldReader
+from services.shared.envelope import EnvelopeLogSource, FieldReader, projection_of
+from services.shared.projection import Projection
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
@@ -31,6 +36,7 @@ class _Group:
         self.by_number: dict[str, dict[float, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
         self.by_substring: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
         self.automata: dict[str, ahocorasick.Automaton] = {}
+        self.fields: set[str] = set()  # every name its rules, or what they feed, may read
 
     def seal(self) -> None:
         for field_name, literals in self.by_substring.items():
@@ -42,11 +48,13 @@ class _Group:
 
 
 class RuleIndex:
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(self, rules: list[CompiledRule], also_read: Mapping[str, frozenset[str]] | None = None) -> None:
+        """`also_read`: by rule id, the names read when the rule matches (its correlations' group-by fields)."""
         self.rules = rules
         self._groups: dict[_LogSourceKey, _Group] = defaultdict(_Group)
         for position, rule in enumerate(rules):
             group = self._groups[(rule.logsource.product, rule.logsource.service, rule.logsource.category)]
+            group.fields.update(rule.fields, (also_read or {}).get(rule.ref.id, ()))
             if not rule.index_keys:
                 group.always.append((position, rule))
                 continue
@@ -56,6 +64,8 @@ class RuleIndex:
         for group in self._groups.values():
             group.seal()
         self._groups_of: dict[_LogSourceKey, list[_Group]] = {}
+        self._projection_of: dict[_LogSourceKey, Projection | None] = {}
+        self._projections: dict[frozenset[str], Projection | None] = {}  # logsources reading the same paths share one
 
     def _groups_for(self, logsource: EnvelopeLogSource) -> list[_Group]:
         """The groups whose logsource the event's answers to; remembered, as events share a few logsources."""
@@ -67,6 +77,25 @@ class RuleIndex:
             if len(self._groups_of) < _MAX_REMEMBERED_LOGSOURCES:  # senders choose logsources: stay bounded
                 self._groups_of[key] = groups
         return groups
+
+    def projection(self, logsource: EnvelopeLogSource) -> Projection | None:
+        """What to decode of `raw` for an event of this logsource: the raw paths its candidate rules may read.
+
+        Made at the logsource's first event and remembered with its groups; past that bound, None
+        (the reader decodes the full payload, as for a name outside any projection).
+        """
+        key = (logsource.product, logsource.service, logsource.category)
+        try:
+            return self._projection_of[key]
+        except KeyError:
+            pass
+        if len(self._projection_of) >= _MAX_REMEMBERED_LOGSOURCES:
+            return None
+        names = frozenset().union(*(group.fields for group in self._groups_for(logsource)))
+        if names not in self._projections:
+            self._projections[names] = projection_of(names)
+        projection = self._projection_of[key] = self._projections[names]
+        return projection
 
     def candidates(self, logsource: EnvelopeLogSource, reader: FieldReader) -> list[CompiledRule]:
         """Rules that may match, each once, in rule order (so results do not depend on the index).
