@@ -203,6 +203,18 @@ class FieldReader:
         return self.get(name, _MISSING) is not _MISSING
 
     def _lookup(self, name: str) -> Any:
+        projection = self._projection
+        if projection is not None:  # its paths are raw paths, never ECS names
+            read = projection.readers.get(name)
+            if read is not None:
+                projected = self._projected
+                if projected is _UNSEEN:
+                    try:
+                        projected = self._projected = projection.decode(self._envelope.raw)
+                    except msgspec.DecodeError:  # a number no double holds: the full decode below names it
+                        self._projection = None
+                        return self._from_payload(name)
+                return read(projected)
         head, _, rest = name.partition(".")
         if head in ECS_FIELD_SETS or name == "id":
             found = _ecs_value(getattr(self._envelope, head), head, rest, name)
@@ -210,15 +222,6 @@ class FieldReader:
                 return found
             # An ECS name the source did not normalise still reads the raw payload's same path,
             # so a generic JSON event posted in ECS shape matches the same way.
-        projection = self._projection
-        if projection is not None and name in projection.paths:
-            if self._projected is _UNSEEN:
-                try:
-                    self._projected = projection.decode(self._envelope.raw)
-                except msgspec.DecodeError:  # a number no double holds: the full decode below names it
-                    self._projection = None
-                    return self._from_payload(name)
-            return projection.read(self._projected, name, _MISSING)
         return self._from_payload(name)
 
     def _from_payload(self, name: str) -> Any:

@@ -17,13 +17,14 @@ which names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from itertools import count
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
-MISSING: Any = object()  # a path the value does not have (JSON null is a value: None)
+MISSING: Any = object()  # a path the value does not have (JSON null is a value: None); a key not in an object
 
 
 def dotted(value: Any, path: str, default: Any = None) -> Any:
@@ -51,47 +52,26 @@ def dotted(value: Any, path: str, default: Any = None) -> Any:
     return default
 
 
-class _Node(msgspec.Struct):
-    """A JSON object of which only some keys are decoded; `_plan` says which to try for a path, in order."""
-
-    # path -> ((attribute, rest or None), ...), set on each node type through `namespace`
-    _plan: ClassVar[dict[str, tuple[tuple[str, str | None], ...]]]
-
-
 class Projection:
     """The raw paths one logsource's rules read, and the decoder reading only those."""
 
-    __slots__ = ("_decoder", "paths")
+    __slots__ = ("_decoder", "paths", "readers")
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.paths = frozenset(paths)
-        names = count()
-        self._decoder = msgspec.json.Decoder(_node_type(_trie(self.paths), names))
+        root = _node(_trie(self.paths), count())
+        self._decoder = msgspec.json.Decoder(_any_value(root.type))
+        # One function per path, made now: a read is a few attribute loads, no walk of plans.
+        self.readers: dict[str, Callable[[Any], Any]] = {path: root.reader(path) for path in self.paths}
 
     def decode(self, raw: msgspec.Raw) -> Any:
         """The projected payload; raises msgspec.DecodeError for a value it cannot decode (1e999)."""
         return self._decoder.decode(raw)
 
-    @staticmethod
-    def read(projected: Any, path: str, default: Any = None) -> Any:
+    def read(self, projected: Any, path: str, default: Any = None) -> Any:
         """What `dotted(payload, path, default)` gives, read from the projected payload (`path` one of `paths`)."""
-        found = _walk(projected, path)
+        found = self.readers[path](projected)
         return default if found is MISSING else found
-
-
-def _walk(value: Any, path: str) -> Any:
-    if isinstance(value, _Node):
-        for attribute, rest in value._plan[path]:
-            child = getattr(value, attribute)
-            if child is msgspec.UNSET:  # the key is not in the object
-                continue
-            if rest is None:
-                return child
-            found = _walk(child, rest)
-            if found is not MISSING:
-                return found
-        return MISSING
-    return dotted(value, path, MISSING)  # decoded whole: a list, a value some path reads whole, a scalar
 
 
 class _Trie:
@@ -114,38 +94,72 @@ def _trie(paths: Iterable[str]) -> _Trie:
             continue
         node.paths.add(path)
         node.whole.add(path)
-        segments = path.split(".")
-        for cut in range(1, len(segments)):  # every way `dotted` may split the path here
-            head, rest = ".".join(segments[:cut]), ".".join(segments[cut:])
+        for head, rest in _splits(path):
             pending.append((node.children.setdefault(head, _Trie()), rest))
     return root
 
 
-def _node_type(trie: _Trie, names: count[int]) -> Any:
-    """The type decoding an object as `trie` reads it, or any other JSON value (decoded only if small)."""
+def _splits(path: str) -> list[tuple[str, str]]:
+    """Every (key, rest) `dotted` may split the path into, in its order: ever longer keys."""
+    segments = path.split(".")
+    return [(".".join(segments[:cut]), ".".join(segments[cut:])) for cut in range(1, len(segments))]
+
+
+class _Node:
+    """One object of the projection: the Struct type decoding it and what its keys hold."""
+
+    def __init__(self, struct: type[msgspec.Struct], attribute: dict[str, str], children: dict[str, _Node]) -> None:
+        self.type = struct
+        self.attribute = attribute  # JSON key -> Struct attribute
+        self.children = children  # the keys decoded as projections themselves (not read whole)
+
+    def reader(self, path: str) -> Callable[[Any], Any]:
+        """A function giving what `dotted(value, path, MISSING)` gives, for a value this node's type decoded."""
+        steps = [(self.attribute[path], None)]  # the whole path as one key first
+        for head, rest in _splits(path):
+            child = self.children.get(head)
+            # A key read whole by some path holds a decoded value: the rest of the path is walked in it.
+            steps.append((self.attribute[head], child.reader(rest) if child else partial(_walked, path=rest)))
+        struct = self.type
+        if len(steps) == 1:  # the common case: one key, nothing to split
+            (attribute, _), *_ = steps
+
+            def read_key(value: Any) -> Any:
+                return getattr(value, attribute) if type(value) is struct else dotted(value, path, MISSING)
+
+            return read_key
+
+        def read(value: Any) -> Any:
+            if type(value) is not struct:  # a list, a scalar: decoded as it is
+                return dotted(value, path, MISSING)
+            for attribute, then in steps:
+                found = getattr(value, attribute)  # MISSING: not a key of the object
+                if found is not MISSING and then is not None:
+                    found = then(found)
+                if found is not MISSING:
+                    return found
+            return MISSING
+
+        return read
+
+
+def _walked(value: Any, path: str) -> Any:
+    return dotted(value, path, MISSING)
+
+
+def _node(trie: _Trie, names: count[int]) -> _Node:
+    """The Struct decoding an object as `trie` reads it: each key it reaches, every other key skipped."""
     keys = sorted(trie.whole | trie.children.keys())
     attribute = {key: f"f{n}" for n, key in enumerate(keys)}  # JSON keys need not be identifiers
-    fields = []
-    for key in keys:
-        # A key read whole is decoded whole; one only gone through is itself a projection.
-        kind = Any if key in trie.whole else _node_type(trie.children[key], names)
-        fields.append((attribute[key], kind, msgspec.UNSET))
-    plan = {path: _plan(path, attribute) for path in trie.paths}
-    node = msgspec.defstruct(
-        f"Projected{next(names)}",
-        fields,
-        bases=(_Node,),
-        rename={name: key for key, name in attribute.items()},
-        namespace={"_plan": plan},
+    # A key some path reads whole is decoded whole; one only gone through is itself a projection.
+    children = {key: _node(trie.children[key], names) for key in keys if key not in trie.whole}
+    fields = [(attribute[key], _any_value(children[key].type) if key in children else Any, MISSING) for key in keys]
+    struct = msgspec.defstruct(
+        f"Projected{next(names)}", fields, rename={name: key for key, name in attribute.items()}
     )
-    return node | list[Any] | str | int | float | bool | None
+    return _Node(struct, attribute, children)
 
 
-def _plan(path: str, attribute: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
-    """The keys `dotted` tries for `path`, in its order: the whole path, then ever longer heads."""
-    steps: list[tuple[str, str | None]] = [(attribute[path], None)]
-    segments = path.split(".")
-    for cut in range(1, len(segments)):
-        head = ".".join(segments[:cut])
-        steps.append((attribute[head], ".".join(segments[cut:])))
-    return tuple(steps)
+def _any_value(struct: type[msgspec.Struct]) -> Any:
+    """An object decoded by `struct`, or any other JSON value decoded as it is: no shape is refused."""
+    return struct | list[Any] | str | int | float | bool | None
