@@ -6,7 +6,8 @@ models cost more than trying it against a thousand rules. `Envelope` is the same
 checked while msgspec decodes: the top level and the logsource typed and closed, each ECS
 field set kept as the JSON object it is (further ECS names included) after a check of the
 names the envelope types (`user.name` a string, `source.port` an integer…), and `raw` kept
-as its JSON text until a rule reads it.
+as its JSON text until a rule reads it; then only the paths the rules of the event's logsource
+read are decoded (services/shared/projection.py).
 
 Where pydantic would coerce (a number for a keyword such as `user.id`, "22" for a port,
 epoch seconds for a time) the envelope is refused instead: ingest and the webhook write
@@ -241,8 +242,8 @@ def raw_paths(names: Iterable[str]) -> frozenset[str]:
 
 def projection_of(names: Iterable[str]) -> Projection | None:
     """The projection reading the raw paths among `names`, or None when they hold none."""
-    paths = raw_paths(names)
-    return Projection(paths) if paths else None
+    projection = Projection(raw_paths(names))
+    return projection if projection.paths else None
 
 
 _MISSING = MISSING

@@ -24,6 +24,9 @@ from typing import Any
 
 import msgspec
 
+# A path of n keys can be split into keys holding dots in 2^(n-1) ways, each a Struct type here:
+# deeper paths are left to the full decode (correct, only slower) to keep a rule set's types few.
+MAX_KEYS = 8
 MISSING: Any = object()  # a path the value does not have (JSON null is a value: None); a key not in an object
 
 
@@ -53,12 +56,12 @@ def dotted(value: Any, path: str, default: Any = None) -> Any:
 
 
 class Projection:
-    """The raw paths one logsource's rules read, and the decoder reading only those."""
+    """The raw paths one logsource's rules read (up to MAX_KEYS keys deep), and the decoder reading only those."""
 
     __slots__ = ("_decoder", "paths", "readers")
 
     def __init__(self, paths: Iterable[str]) -> None:
-        self.paths = frozenset(paths)
+        self.paths = frozenset(path for path in paths if path.count(".") < MAX_KEYS)
         root = _node(_trie(self.paths), count())
         self._decoder = msgspec.json.Decoder(_any_value(root.type))
         # One function per path, made now: a read is a few attribute loads, no walk of plans.
@@ -154,9 +157,7 @@ def _node(trie: _Trie, names: count[int]) -> _Node:
     # A key some path reads whole is decoded whole; one only gone through is itself a projection.
     children = {key: _node(trie.children[key], names) for key in keys if key not in trie.whole}
     fields = [(attribute[key], _any_value(children[key].type) if key in children else Any, MISSING) for key in keys]
-    struct = msgspec.defstruct(
-        f"Projected{next(names)}", fields, rename={name: key for key, name in attribute.items()}
-    )
+    struct = msgspec.defstruct(f"Projected{next(names)}", fields, rename={name: key for key, name in attribute.items()})
     return _Node(struct, attribute, children)
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from benchmarks.recorded import corpus_events
 from services.shared.envelope import Envelope, FieldReader, InvalidEnvelope, decode, projection_of, raw_paths
 from services.shared.event import Event
-from services.shared.projection import MISSING, Projection, dotted
+from services.shared.projection import MAX_KEYS, MISSING, Projection, dotted
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -112,3 +112,16 @@ def test_ecs_names_are_left_out_of_the_projection() -> None:
         "objectRef.resource",
     }
     assert projection_of(["user.name", "message"]) is None
+
+
+def test_a_path_too_deep_to_project_is_read_from_the_full_payload() -> None:
+    """Past MAX_KEYS keys a path's splits would be too many types: it is left out, and still reads as `dotted` does."""
+    deep = ".".join(["k"] * (MAX_KEYS + 1))
+    projection = projection_of([deep, "verb"])
+    assert projection is not None and projection.paths == {"verb"}
+    raw: Any = "leaf"
+    for _ in range(MAX_KEYS + 1):
+        raw = {"k": raw}
+    envelope = Envelope.of(Event(id="e-1", time=T0, ingested=T0, raw=raw | {"verb": "get"}))
+    reader = FieldReader(envelope, projection)
+    assert (reader.get("verb"), reader.get(deep)) == ("get", "leaf")
