@@ -132,6 +132,20 @@ class _Node:
 
             return read_key
 
+        if len(steps) == 2:  # `a.b`: the key `a.b` (seldom there), else `b` in `a`
+            (whole, _), (head, then) = steps
+
+            def read_pair(value: Any) -> Any:
+                if type(value) is not struct:
+                    return dotted(value, path, MISSING)
+                found = getattr(value, whole)
+                if found is MISSING:
+                    found = getattr(value, head)
+                    return found if found is MISSING else then(found)  # type: ignore[misc]
+                return found
+
+            return read_pair
+
         def read(value: Any) -> Any:
             if type(value) is not struct:  # a list, a scalar: decoded as it is
                 return dotted(value, path, MISSING)
