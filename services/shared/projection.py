@@ -118,11 +118,12 @@ class _Node:
 
     def reader(self, path: str) -> Callable[[Any], Any]:
         """A function giving what `dotted(value, path, MISSING)` gives, for a value this node's type decoded."""
-        steps = [(self.attribute[path], None)]  # the whole path as one key first
+        steps: list[tuple[str, Callable[[Any], Any] | None]] = [(self.attribute[path], None)]  # the whole key first
         for head, rest in _splits(path):
             child = self.children.get(head)
             # A key read whole by some path holds a decoded value: the rest of the path is walked in it.
-            steps.append((self.attribute[head], child.reader(rest) if child else partial(_walked, path=rest)))
+            then = child.reader(rest) if child else partial(dotted, path=rest, default=MISSING)
+            steps.append((self.attribute[head], then))
         struct = self.type
         if len(steps) == 1:  # the common case: one key, nothing to split
             (attribute, _), *_ = steps
@@ -141,7 +142,7 @@ class _Node:
                 found = getattr(value, whole)
                 if found is MISSING:
                     found = getattr(value, head)
-                    return found if found is MISSING else then(found)  # type: ignore[misc]
+                    return found if found is MISSING or then is None else then(found)
                 return found
 
             return read_pair
@@ -158,10 +159,6 @@ class _Node:
             return MISSING
 
         return read
-
-
-def _walked(value: Any, path: str) -> Any:
-    return dotted(value, path, MISSING)
 
 
 def _node(trie: _Trie, names: count[int]) -> _Node:
