@@ -122,8 +122,8 @@ class _Node:
         for head, rest in _splits(path):
             child = self.children.get(head)
             # A key read whole by some path holds a decoded value: the rest of the path is walked in it.
-            then = child.reader(rest) if child else partial(dotted, path=rest, default=MISSING)
-            steps.append((self.attribute[head], then))
+            inner = child.reader(rest) if child else partial(dotted, path=rest, default=MISSING)
+            steps.append((self.attribute[head], inner))
         struct = self.type
         if len(steps) == 1:  # the common case: one key, nothing to split
             (attribute, _), *_ = steps
