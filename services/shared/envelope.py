@@ -204,8 +204,15 @@ class FieldReader:
         return self.get(name, _MISSING) is not _MISSING
 
     def _lookup(self, name: str) -> Any:
+        head, _, rest = name.partition(".")
+        if head in ECS_FIELD_SETS or name == "id":
+            found = _ecs_value(getattr(self._envelope, head), head, rest, name)
+            if found is not _MISSING or head == "labels":
+                return found
+            # An ECS name the source did not normalise still reads the raw payload's same path,
+            # so a generic JSON event posted in ECS shape matches the same way.
         projection = self._projection
-        if projection is not None:  # its paths are raw paths, never ECS names
+        if projection is not None:
             read = projection.readers.get(name)
             if read is not None:
                 projected = self._projected
@@ -216,13 +223,6 @@ class FieldReader:
                         self._projection = None
                         return self._from_payload(name)
                 return read(projected)
-        head, _, rest = name.partition(".")
-        if head in ECS_FIELD_SETS or name == "id":
-            found = _ecs_value(getattr(self._envelope, head), head, rest, name)
-            if found is not _MISSING or head == "labels":
-                return found
-            # An ECS name the source did not normalise still reads the raw payload's same path,
-            # so a generic JSON event posted in ECS shape matches the same way.
         return self._from_payload(name)
 
     def _from_payload(self, name: str) -> Any:
@@ -232,12 +232,13 @@ class FieldReader:
 
 
 def raw_paths(names: Iterable[str]) -> frozenset[str]:
-    """The names that read `raw` when the envelope lacks them, leaving out those it always answers (ECS names).
+    """The names that may read `raw`: all but those the envelope always answers (`id`, `labels.…`).
 
-    An ECS name the source did not normalise reads raw too, but only for events posted in ECS
-    shape: its reads take the full payload, and the projection stays small for every other event.
+    An ECS name reads raw when the source did not normalise it (`message` of an audit event,
+    `git.sensitive_files` of most pushes): without it in the projection, each such event would
+    decode its whole payload only to find the name missing.
     """
-    return frozenset(name for name in names if name.partition(".")[0] not in ECS_FIELD_SETS and name != "id")
+    return frozenset(name for name in names if name != "id" and name.partition(".")[0] != "labels")
 
 
 def projection_of(names: Iterable[str]) -> Projection | None:

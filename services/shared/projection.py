@@ -24,9 +24,6 @@ from typing import Any
 
 import msgspec
 
-# A path of n keys can be split into keys holding dots in 2^(n-1) ways, each a Struct type here:
-# deeper paths are left to the full decode (correct, only slower) to keep a rule set's types few.
-MAX_KEYS = 8
 MISSING: Any = object()  # a path the value does not have (JSON null is a value: None); a key not in an object
 
 
@@ -56,13 +53,13 @@ def dotted(value: Any, path: str, default: Any = None) -> Any:
 
 
 class Projection:
-    """The raw paths one logsource's rules read (up to MAX_KEYS keys deep), and the decoder reading only those."""
+    """The raw paths one logsource's rules read, and the decoder reading only those."""
 
     __slots__ = ("_decoder", "paths", "readers")
 
     def __init__(self, paths: Iterable[str]) -> None:
-        self.paths = frozenset(path for path in paths if path.count(".") < MAX_KEYS)
-        root = _node(_trie(self.paths), count())
+        self.paths = frozenset(paths)
+        root = _Builder(self.paths).node(None)
         self._decoder = msgspec.json.Decoder(_any_value(root.type))
         # One function per path, made now: a read is a few attribute loads, no walk of plans.
         self.readers: dict[str, Callable[[Any], Any]] = {path: root.reader(path) for path in self.paths}
@@ -77,29 +74,38 @@ class Projection:
         return default if found is MISSING else found
 
 
-class _Trie:
-    """The keys of one object that some path reaches, with the paths asked of it."""
+class _Builder:
+    """The Struct types of a projection, one per object some path reaches.
 
-    __slots__ = ("children", "paths", "whole")
+    An object is known by the text of the path up to it: `a.b` then `c`, and `a` then `b.c`,
+    both reach an object at `a.b.c`, which must hold the same keys whichever way it was
+    reached. So a path of n keys, splittable 2^(n-1) ways, needs only n types.
+    """
 
-    def __init__(self) -> None:
-        self.paths: set[str] = set()  # the paths read from this object
-        self.whole: set[str] = set()  # its keys some path reads as a value
-        self.children: dict[str, _Trie] = {}  # its keys some path goes on from
+    def __init__(self, paths: frozenset[str]) -> None:
+        self.paths = paths
+        self.nodes: dict[str | None, _Node] = {}  # by the path to the object, None for raw itself
+        self.names = count()
 
+    def node(self, prefix: str | None) -> _Node:
+        found = self.nodes.get(prefix)
+        if found is None:
+            found = self.nodes[prefix] = self._made(prefix)
+        return found
 
-def _trie(paths: Iterable[str]) -> _Trie:
-    root = _Trie()
-    pending = [(root, path) for path in paths]
-    while pending:
-        node, path = pending.pop()
-        if path in node.paths:
-            continue
-        node.paths.add(path)
-        node.whole.add(path)
-        for head, rest in _splits(path):
-            pending.append((node.children.setdefault(head, _Trie()), rest))
-    return root
+    def _made(self, prefix: str | None) -> _Node:
+        # The paths asked of this object: the rest of each path going through it.
+        asked = (
+            self.paths if prefix is None else {p[len(prefix) + 1 :] for p in self.paths if p.startswith(prefix + ".")}
+        )
+        heads = {head for path in asked for head, _ in _splits(path)}
+        keys = sorted(asked | heads)
+        attribute = {key: f"f{n}" for n, key in enumerate(keys)}  # JSON keys need not be identifiers
+        # A key some path reads whole is decoded whole; one only gone through is itself a projection.
+        children = {key: self.node(key if prefix is None else f"{prefix}.{key}") for key in heads - asked}
+        fields = [(attribute[key], _any_value(children[key].type) if key in children else Any, MISSING) for key in keys]
+        rename = {name: key for key, name in attribute.items()}
+        return _Node(msgspec.defstruct(f"Projected{next(self.names)}", fields, rename=rename), attribute, children)
 
 
 def _splits(path: str) -> list[tuple[str, str]]:
@@ -115,9 +121,16 @@ class _Node:
         self.type = struct
         self.attribute = attribute  # JSON key -> Struct attribute
         self.children = children  # the keys decoded as projections themselves (not read whole)
+        self._readers: dict[str, Callable[[Any], Any]] = {}  # nodes are shared: so are their readers
 
     def reader(self, path: str) -> Callable[[Any], Any]:
         """A function giving what `dotted(value, path, MISSING)` gives, for a value this node's type decoded."""
+        read = self._readers.get(path)
+        if read is None:
+            read = self._readers[path] = self._reader(path)
+        return read
+
+    def _reader(self, path: str) -> Callable[[Any], Any]:
         steps: list[tuple[str, Callable[[Any], Any] | None]] = [(self.attribute[path], None)]  # the whole key first
         for head, rest in _splits(path):
             child = self.children.get(head)
@@ -159,17 +172,6 @@ class _Node:
             return MISSING
 
         return read
-
-
-def _node(trie: _Trie, names: count[int]) -> _Node:
-    """The Struct decoding an object as `trie` reads it: each key it reaches, every other key skipped."""
-    keys = sorted(trie.whole | trie.children.keys())
-    attribute = {key: f"f{n}" for n, key in enumerate(keys)}  # JSON keys need not be identifiers
-    # A key some path reads whole is decoded whole; one only gone through is itself a projection.
-    children = {key: _node(trie.children[key], names) for key in keys if key not in trie.whole}
-    fields = [(attribute[key], _any_value(children[key].type) if key in children else Any, MISSING) for key in keys]
-    struct = msgspec.defstruct(f"Projected{next(names)}", fields, rename={name: key for key, name in attribute.items()})
-    return _Node(struct, attribute, children)
 
 
 def _any_value(struct: type[msgspec.Struct]) -> Any:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from benchmarks.recorded import corpus_events
 from services.shared.envelope import Envelope, FieldReader, InvalidEnvelope, decode, projection_of, raw_paths
 from services.shared.event import Event
-from services.shared.projection import MAX_KEYS, MISSING, Projection, dotted
+from services.shared.projection import MISSING, Projection, dotted
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -105,23 +105,42 @@ def test_what_no_rule_of_the_logsource_reads_is_only_syntax_checked() -> None:
         reader.get("size")  # not projected: read from the full payload, which cannot be decoded
 
 
-def test_ecs_names_are_left_out_of_the_projection() -> None:
-    """Names the envelope answers (`user.name`, `id`, `labels.x`) are not raw paths; with none left, no projection."""
-    assert raw_paths(["user.name", "id", "labels.app", "event.outcome", "verb", "objectRef.resource"]) == {
+def test_names_the_envelope_always_answers_are_left_out_of_the_projection() -> None:
+    """`id` and `labels.x` never read raw; an ECS name does when the source left it out, so it is projected."""
+    assert raw_paths(["id", "labels.app", "user.name", "message", "verb", "id.x"]) == {
+        "user.name",
+        "message",
         "verb",
-        "objectRef.resource",
+        "id.x",
     }
-    assert projection_of(["user.name", "message"]) is None
+    assert projection_of(["id", "labels.app"]) is None
 
 
-def test_a_path_too_deep_to_project_is_read_from_the_full_payload() -> None:
-    """Past MAX_KEYS keys a path's splits would be too many types: it is left out, and still reads as `dotted` does."""
-    deep = ".".join(["k"] * (MAX_KEYS + 1))
-    projection = projection_of([deep, "verb"])
-    assert projection is not None and projection.paths == {"verb"}
+def test_an_ecs_name_the_source_left_out_reads_raw_through_the_projection() -> None:
+    """The envelope's value comes first; without one, the projected raw path answers, as the full payload would."""
+    raw = {"user": {"name": "from-raw"}, "message": "raw text"}
+    normalised = Envelope.of(Event(id="e-1", time=T0, ingested=T0, raw=raw, message="the line"))
+    bare = Envelope.of(Event(id="e-1", time=T0, ingested=T0, raw=raw))
+    projection = projection_of(["user.name", "message"])
+    for envelope in (normalised, bare):
+        projected, whole = FieldReader(envelope, projection), FieldReader(envelope)
+        assert [projected.get(n) for n in ("user.name", "message")] == [whole.get(n) for n in ("user.name", "message")]
+    assert FieldReader(normalised, projection).get("message") == "the line"
+    assert FieldReader(bare, projection).get("message") == "raw text"
+
+
+def test_a_deep_path_needs_one_type_per_key_and_reads_as_dotted() -> None:
+    """Splits into dotted keys share the objects they reach: 30 keys, 2^29 splits, are 30 Struct types."""
+    deep = ".".join(["k"] * 30)
+    projection = Projection([deep, "verb"])
     raw: Any = "leaf"
-    for _ in range(MAX_KEYS + 1):
+    for _ in range(30):
         raw = {"k": raw}
-    envelope = Envelope.of(Event(id="e-1", time=T0, ingested=T0, raw=raw | {"verb": "get"}))
-    reader = FieldReader(envelope, projection)
-    assert (reader.get("verb"), reader.get(deep)) == ("get", "leaf")
+    shortcut = {"k": {"k.k": raw["k"]["k"]["k"]}}  # the same path, two of its keys written as one
+    for document in (raw | {"verb": "get"}, shortcut):
+        payload = msgspec.json.encode(document)
+        projected = projection.decode(msgspec.Raw(payload))
+        for path in (deep, "verb"):
+            expected = dotted(msgspec.json.decode(payload), path, MISSING)
+            assert _exactly(projection.read(projected, path, MISSING)) == _exactly(expected)
+    assert projection.read(projection.decode(msgspec.Raw(msgspec.json.encode(shortcut))), deep) == "leaf"

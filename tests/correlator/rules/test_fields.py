@@ -51,7 +51,7 @@ def test_a_rule_lists_every_field_its_condition_reads(tmp_path: Path) -> None:
 
 
 def test_a_logsource_projects_the_raw_paths_of_its_rules_and_of_the_correlations_they_feed(tmp_path: Path) -> None:
-    """Rules of the event's logsource and of broader ones count, with group-by and metric fields; ECS names do not."""
+    """Rules of the event's logsource and of broader ones count, with group-by and metric fields, ECS names too."""
     correlation = {
         "title": "many",
         "id": "00000000-0000-4000-8000-000000000099",
@@ -69,16 +69,18 @@ def test_a_logsource_projects_the_raw_paths_of_its_rules_and_of_the_correlations
         _rule("create", {"selection": {"verb": "create"}, "condition": "selection"}),
         _rule("any-service", {"selection": {"requestURI|contains": "/exec"}, "condition": "selection"}, KUBERNETES),
         _rule("linux", {"selection": {"exe": "/bin/sh"}, "condition": "selection"}, {"product": "linux"}),
-        _rule("ecs-only", {"selection": {"user.name": "root"}, "condition": "selection"}, {"product": "github"}),
+        _rule("ecs", {"selection": {"user.name": "root"}, "condition": "selection"}, {"product": "github"}),
+        _rule("envelope-only", {"selection": {"labels.team": "x"}, "condition": "selection"}, {"product": "gitea"}),
         correlation,
     )
     rules = RuleSet.load([tmp_path])
     assert rules.errors == []
     projection = rules.index.projection(EnvelopeLogSource(**K8S))
     assert projection is not None
-    assert projection.paths == {"verb", "requestURI", "objectRef.namespace", "objectRef.name"}
-    assert rules.index.projection(EnvelopeLogSource(product="github")) is None
+    assert projection.paths == {"verb", "requestURI", "objectRef.namespace", "objectRef.name", "user.name"}
+    assert rules.index.projection(EnvelopeLogSource(product="github")).paths == {"user.name"}  # type: ignore[union-attr]
     assert rules.index.projection(EnvelopeLogSource(product="linux")).paths == {"exe"}  # type: ignore[union-attr]
+    assert rules.index.projection(EnvelopeLogSource(product="gitea")) is None
 
 
 def test_a_reloaded_rule_set_projects_its_own_paths(tmp_path: Path) -> None:
