@@ -37,7 +37,8 @@ class DetectionHandler:
         invalid = 0
         for message in messages:
             try:
-                # `raw` is decoded only when a rule reads it: a number no double holds (1e999) shows then.
+                # Only the paths its logsource's rules read are decoded from `raw`, when a rule first reads
+                # one: a number no double holds (1e999) there shows then.
                 # What was raised for the event before that goes with it; it is dead-lettered whole.
                 detection = self.engine.evaluate(decode(message.value))
             except InvalidEnvelope as exc:
