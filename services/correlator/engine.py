@@ -63,14 +63,15 @@ class DetectionEngine:
     def evaluate(self, event: Envelope) -> Detection:
         """What the event produced; raises InvalidEnvelope when a rule reads its raw JSON and it cannot be decoded."""
         # Only the raw paths the rules of the event's logsource read are decoded (services/shared/projection.py).
-        reader = FieldReader(event, self.rules.index.projection(event.logsource))
+        route = self.rules.index.route(event.logsource)
+        reader = FieldReader(event, route.projection)
         result = Detection()
         self._evaluated += 1
         # Timing every evaluation would cost more than many rules do: one event in TIMING_SAMPLE is timed.
         timed = self._evaluated % TIMING_SAMPLE == 0
         stats = self._stats
         # One loop, no call per candidate: with the index in front, this is most of what a rule costs.
-        for rule in self.rules.index.candidates(event.logsource, reader):
+        for rule in route.candidates(reader):
             counts = stats[rule.ref.id]
             started = time.perf_counter() if timed else 0.0
             try:

@@ -173,35 +173,50 @@ ECS_FIELD_SETS = frozenset(Envelope.__struct_fields__) - {"raw", "id"}
 _MODEL_SETS = frozenset(ECS_FIELD_SETS - {"time", "ingested", "message", "labels"}) | {"http.request", "http.response"}
 
 
-class FieldReader:
+class FieldReader(dict[str, Any]):
     """Reads rule fields from one envelope; each name is resolved once, however many rules ask for it.
 
     An ECS name reads the normalised value, `Event.normalised()[name]`; any other name is a dotted
     path into `raw` (DESIGN.md, "The event envelope"). Names are resolved on demand rather than by
     flattening the event up front: with an index in front of the rules, an event is asked for a
     handful of fields, not all of them.
+
+    The reader is the dict of the fields read so far: generated conditions and the index read
+    `reader[name]`, a subscript done in C once the name is resolved (`__missing__` resolves it),
+    where a method call cost a Python frame each time (~20 reads an event, most of them again).
+    A field the event does not have reads None there, as JSON null does; `get` and `has` tell
+    them apart. Resolving may decode `raw` and raise InvalidEnvelope, from the subscript too.
     """
 
-    __slots__ = ("_envelope", "_found", "_payload", "_projected", "_projection")
+    __slots__ = ("_envelope", "_nulls", "_payload", "_projected", "_projection")
 
     def __init__(self, envelope: Envelope, projection: Projection | None = None) -> None:
         self._envelope = envelope
-        self._found: dict[str, Any] = {}
+        self._nulls: frozenset[str] = frozenset()  # the names read that hold JSON null (seldom any)
         self._payload: Any = _UNSEEN
         # The raw paths the rules of the event's logsource read (`projection_of`): decoded alone, the rest skipped.
         self._projection = projection
         self._projected: Any = _UNSEEN
 
-    def get(self, name: str, default: Any = None) -> Any:
+    def __missing__(self, name: str) -> Any:
+        found = self._lookup(name)
+        if found is _MISSING:
+            found = None
+        elif found is None:  # JSON null is a value, which `has` must tell from a missing field
+            self._nulls |= {name}
+        self[name] = found
+        return found
+
+    def get(self, name: str, default: Any = None) -> Any:  # resolves the name, as `reader[name]` does
         """The value a rule's `name` refers to, or `default` when the event has no such field."""
-        found = self._found.get(name, _UNSEEN)
-        if found is _UNSEEN:
-            found = self._found[name] = self._lookup(name)
-        return default if found is _MISSING else found
+        found = self[name]
+        if found is None and name not in self._nulls:
+            return default
+        return found
 
     def has(self, name: str) -> bool:
         """Whether the field is there at all, null or not (Sigma's `exists`)."""
-        return self.get(name, _MISSING) is not _MISSING
+        return self[name] is not None or name in self._nulls
 
     def _lookup(self, name: str) -> Any:
         head, _, rest = name.partition(".")

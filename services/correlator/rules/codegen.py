@@ -8,8 +8,9 @@ tests/correlator/rules/test_codegen.py holds it to a reference evaluator):
 
 - a field is read where evaluation first reaches it, in short-circuit order, as before: a read
   may decode the raw payload and raise `InvalidEnvelope`, so reading up front would change which
-  events dead-letter. The local is reused only where that first read dominates (it ran on every
-  path to the use); elsewhere `get` is called again, and the reader's cache answers.
+  events dead-letter. A read is `reader[name]` (a dict subscript, resolved at the event's first
+  read of the name; None for a missing field, as `get` gives). The local is reused only where that
+  first read dominates (it ran on every path to the use); elsewhere the subscript reads the cache.
 - a field holding a list matches when any element does, and an empty list tests None.
 - `exists` is `reader.has(name) is wanted`; a keyword tests the `message` field's value as is.
 
@@ -85,7 +86,7 @@ def compiled(node: Node) -> Predicate:
     """The node as one function of a `FieldReader`; its listing (source and constants) is its `__doc__`."""
     writer = _Writer()
     body, _ = writer.expr(node, frozenset(), 0)
-    source = f"def condition(reader):\n    get = reader.get\n    return {body}\n"
+    source = f"def condition(reader):\n    return {body}\n"
     # The constants are the closure of the function, so rules of one shape share one compiled factory
     # (compiling is most of a rule's load time) and each reads its own constants as fast locals.
     factory = _factory(", ".join(writer.constants), body)
@@ -99,9 +100,7 @@ def compiled(node: Node) -> Predicate:
 def _factory(parameters: str, body: str) -> Callable[..., Predicate]:
     """A function taking the constants and returning the condition function over them."""
     source = (
-        f"def condition_of({parameters}):\n"
-        f"    def condition(reader):\n        get = reader.get\n        return {body}\n"
-        f"    return condition\n"
+        f"def condition_of({parameters}):\n    def condition(reader):\n        return {body}\n    return condition\n"
     )
     namespace: dict[str, Any] = {"__builtins__": {}, "str": str, "_numbers": _NUMBERS}
     # Safe to exec: the source holds only names chosen in this module (see its docstring), never rule text.
@@ -163,7 +162,7 @@ class _Writer:
     def _test(self, node: Test, bound: frozenset[str]) -> tuple[str, frozenset[str]]:
         constant = self._field_constant(node.field)
         local = f"v{constant[2:]}"
-        read = local if node.field in bound else f"({local} := get({constant}))"
+        read = local if node.field in bound else f"({local} := reader[{constant}])"
         after = bound | {node.field}
         inline = self._inline(node, local)
         if inline is None and not node.each:

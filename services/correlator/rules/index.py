@@ -14,8 +14,9 @@ rules of those groups read, and the correlations they feed (services/shared/proj
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import product
+from typing import Any
 
 import ahocorasick
 
@@ -26,25 +27,90 @@ from services.shared.projection import Projection
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
+_Found = dict[int, CompiledRule]  # candidates by rule position
 _MAX_REMEMBERED_LOGSOURCES = 1024
+_MAX_MERGED_PLANS = 1024
 
 
 class _Group:
+    """The rules of one logsource as their rules name it, by what each match must have."""
+
     def __init__(self) -> None:
         self.always: list[_Indexed] = []
         self.by_value: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
         self.by_number: dict[str, dict[float, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
         self.by_substring: dict[str, dict[str, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
-        self.automata: dict[str, ahocorasick.Automaton] = {}
         self.fields: set[str] = set()  # every name its rules, or what they feed, may read
 
-    def seal(self) -> None:
-        for field_name, literals in self.by_substring.items():
-            automaton = ahocorasick.Automaton()
-            for literal in literals:
-                automaton.add_word(literal, literal)
-            automaton.make_automaton()
-            self.automata[field_name] = automaton
+
+class _Plan:
+    """The tables of some groups merged, for an event answering to all of them: each field read and folded once.
+
+    An event reaches up to 8 groups, and walking each group's tables read the same fields again
+    and ran one automaton per group and field. Merged, a field is one entry: its values, its
+    numbers, and one automaton over every group's literals, which gives the rules themselves.
+    """
+
+    __slots__ = ("always", "fields")
+
+    def __init__(self, groups: list[_Group]) -> None:
+        self.always: _Found = dict(sorted(pair for group in groups for pair in group.always))
+        by_value = _merged(group.by_value for group in groups)
+        by_number = _merged(group.by_number for group in groups)
+        by_substring = _merged(group.by_substring for group in groups)
+        self.fields = [
+            (
+                name,
+                name in by_value or name in by_substring,  # whether the field's texts are folded
+                by_value.get(name),
+                by_number.get(name),
+                _automaton(by_substring[name]) if name in by_substring else None,
+            )
+            for name in {**by_value, **by_number, **by_substring}  # in a fixed order: the tables' own
+        ]
+
+    def collect(self, reader: FieldReader, found: _Found) -> None:
+        """Adds to `found` the rules of these groups whose requirements the event's fields meet."""
+        for name, folds, by_value, by_number, automaton in self.fields:
+            value = reader[name]  # a dict subscript: the field resolved once
+            if value is None:
+                continue
+            texts: list[str] | tuple[str, ...] = ()
+            if folds:  # most fields hold one text: it is folded without building a list
+                texts = (value.casefold(),) if type(value) is str else _folded_values(value)
+            if by_value is not None:
+                for text in texts:
+                    found.update(by_value.get(text, ()))
+            if by_number is not None:
+                if value.__class__ is int or value.__class__ is float:  # as_number's answer, without the call
+                    found.update(by_number.get(value, ()))
+                else:
+                    for number in _numbers(value):
+                        found.update(by_number.get(number, ()))
+            if automaton is not None:
+                for text in texts:
+                    for _, rules in automaton.iter(text):
+                        found.update(rules)
+
+
+class Route:
+    """What an event of one logsource goes through: the projection of `raw` to decode, and the plans to look up."""
+
+    __slots__ = ("plans", "projection")
+
+    def __init__(self, plans: list[_Plan], projection: Projection | None) -> None:
+        self.plans = plans  # one, but past the bounds on what is remembered
+        self.projection = projection
+
+    def candidates(self, reader: FieldReader) -> list[CompiledRule]:
+        """Rules that may match, each once, in rule order (so results do not depend on the index)."""
+        found: _Found = {}
+        for plan in self.plans:
+            found.update(plan.always)
+            plan.collect(reader, found)
+        if len(found) < 2:
+            return list(found.values())
+        return [found[position] for position in sorted(found)]
 
 
 class RuleIndex:
@@ -61,74 +127,71 @@ class RuleIndex:
             for kind, field_name, key in rule.index_keys:
                 table = {"eq": group.by_value, "num": group.by_number, "sub": group.by_substring}[kind]
                 table[field_name][key].append((position, rule))  # type: ignore[index]
-        for group in self._groups.values():
-            group.seal()
-        self._groups_of: dict[_LogSourceKey, list[_Group]] = {}
-        self._projection_of: dict[_LogSourceKey, Projection | None] = {}
+        # Each group alone, for the logsources past the bounds below: looked up one after the other, as before merging.
+        self._plan_of: dict[_LogSourceKey, _Plan] = {key: _Plan([group]) for key, group in self._groups.items()}
+        self._merged: dict[tuple[_LogSourceKey, ...], list[_Plan]] = {}  # logsources reaching the same groups share one
+        self._routes: dict[_LogSourceKey, Route] = {}
         self._projections: dict[frozenset[str], Projection | None] = {}  # logsources reading the same paths share one
 
-    def _groups_for(self, logsource: EnvelopeLogSource) -> list[_Group]:
-        """The groups whose logsource the event's answers to; remembered, as events share a few logsources."""
+    def route(self, logsource: EnvelopeLogSource) -> Route:
+        """The route of an event of this logsource; made at the logsource's first event and remembered.
+
+        Senders choose logsources, so what is remembered is bounded: past the bound, a route is made
+        for each event, with the groups' own plans looked up one by one and `raw` decoded whole.
+        """
         key = (logsource.product, logsource.service, logsource.category)
-        groups = self._groups_of.get(key)
-        if groups is None:
+        route = self._routes.get(key)
+        if route is None:
             wanted = set(product((key[0], None), (key[1], None), (key[2], None)))
-            groups = [group for k, group in self._groups.items() if k in wanted]
-            if len(self._groups_of) < _MAX_REMEMBERED_LOGSOURCES:  # senders choose logsources: stay bounded
-                self._groups_of[key] = groups
-        return groups
+            groups = tuple(k for k in self._groups if k in wanted)  # in a fixed order, as merged plans are shared
+            if len(self._routes) >= _MAX_REMEMBERED_LOGSOURCES:
+                return Route([self._plan_of[k] for k in groups], None)
+            names = frozenset().union(*(self._groups[k].fields for k in groups))
+            if names not in self._projections:
+                self._projections[names] = projection_of(names)
+            route = self._routes[key] = Route(self._plans(groups), self._projections[names])
+        return route
+
+    def _plans(self, groups: tuple[_LogSourceKey, ...]) -> list[_Plan]:
+        if len(groups) < 2:
+            return [self._plan_of[k] for k in groups]
+        plans = self._merged.get(groups)
+        if plans is None:
+            if len(self._merged) >= _MAX_MERGED_PLANS:  # bounded by the rules' logsources, yet a set may name many
+                return [self._plan_of[k] for k in groups]
+            plans = self._merged[groups] = [_Plan([self._groups[k] for k in groups])]
+        return plans
 
     def projection(self, logsource: EnvelopeLogSource) -> Projection | None:
         """What to decode of `raw` for an event of this logsource: the raw paths its candidate rules may read.
 
-        Made at the logsource's first event and remembered with its groups; past that bound, None
-        (the reader decodes the full payload, as for a name outside any projection).
+        None past the bound on remembered logsources (the reader decodes the full payload, as for
+        a name outside any projection).
         """
-        key = (logsource.product, logsource.service, logsource.category)
-        try:
-            return self._projection_of[key]
-        except KeyError:
-            pass
-        if len(self._projection_of) >= _MAX_REMEMBERED_LOGSOURCES:
-            return None
-        names = frozenset().union(*(group.fields for group in self._groups_for(logsource)))
-        if names not in self._projections:
-            self._projections[names] = projection_of(names)
-        projection = self._projection_of[key] = self._projections[names]
-        return projection
+        return self.route(logsource).projection
 
     def candidates(self, logsource: EnvelopeLogSource, reader: FieldReader) -> list[CompiledRule]:
-        """Rules that may match, each once, in rule order (so results do not depend on the index).
+        """Rules that may match, each once, in rule order (so results do not depend on the index)."""
+        return self.route(logsource).candidates(reader)
 
-        A field holding one text (most do) is folded and looked up without building a list of its
-        values: with the rules' own work down to a few candidates, this loop is much of an event's cost.
-        """
-        found: dict[int, CompiledRule] = {}
-        get = reader.get
-        for group in self._groups_for(logsource):
-            if group.always:
-                found.update(group.always)
-            for field_name, values in group.by_value.items():
-                value = get(field_name)
-                if type(value) is str:
-                    found.update(values.get(value.casefold(), ()))
-                elif value is not None:
-                    for folded in _folded_values(value):
-                        found.update(values.get(folded, ()))
-            for field_name, numbers in group.by_number.items():
-                for number in _numbers(get(field_name)):
-                    found.update(numbers.get(number, ()))
-            for field_name, automaton in group.automata.items():
-                value = get(field_name)
-                if value is None:
-                    continue
-                literals = group.by_substring[field_name]
-                for text in (value.casefold(),) if type(value) is str else _folded_values(value):
-                    for _, literal in automaton.iter(text):
-                        found.update(literals[literal])
-        if len(found) < 2:
-            return list(found.values())
-        return [found[position] for position in sorted(found)]
+
+def _merged(tables: Iterable[dict[str, dict[Any, list[_Indexed]]]]) -> dict[str, dict[Any, list[_Indexed]]]:
+    """Tables by field and key, one per group, as one: a key's rules are those of every group."""
+    merged: dict[str, dict[Any, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
+    for table in tables:
+        for name, keys in table.items():
+            for key, rules in keys.items():
+                merged[name][key].extend(rules)
+    return {name: dict(keys) for name, keys in merged.items()}
+
+
+def _automaton(literals: dict[str, list[_Indexed]]) -> ahocorasick.Automaton:
+    """Finds every literal in a text in one pass, each found giving its rules."""
+    automaton = ahocorasick.Automaton()
+    for literal, rules in literals.items():
+        automaton.add_word(literal, rules)
+    automaton.make_automaton()
+    return automaton
 
 
 def _folded_values(value: object) -> list[str]:

@@ -183,7 +183,7 @@ def test_generated_function_answers_as_the_closure_tree(
         old_reader, new_reader = _reader(raw, message), _reader(raw, message)
         expected, got = reference(old_reader), generated(new_reader)
         assert bool(got) == bool(expected), codegen.listing(generated)
-        assert new_reader._found.keys() == old_reader._found.keys(), codegen.listing(generated)
+        assert new_reader.keys() == old_reader.keys(), codegen.listing(generated)
 
 
 def test_a_field_read_in_one_branch_is_read_again_where_that_branch_may_not_have_run() -> None:
@@ -201,7 +201,7 @@ def test_fields_are_read_only_as_far_as_evaluation_goes() -> None:
     matches = compile_rule(rule, "rule.yml", RulesConfig()).matches
     reader = _reader({"a": "no", "b": "y"}, None)
     assert not matches(reader)
-    assert set(reader._found) == {"a"}
+    assert set(reader) == {"a"}
 
 
 @pytest.mark.parametrize(

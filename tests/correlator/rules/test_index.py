@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.correlator.rules.index import RuleIndex
+from services.correlator.rules.index import RuleIndex, _text
 from services.correlator.rules.loader import load_rules
+from services.correlator.rules.values import as_number
+from services.shared.alert import RuleRef
 from services.shared.envelope import Envelope, FieldReader
 from services.shared.event import Event, LogSource
 
@@ -93,3 +99,87 @@ def test_a_number_rule_is_a_candidate_for_every_way_of_writing_its_number(tmp_pa
     matching = [r.ref.title for r in index.rules if r.matches(reader)]
     assert _candidates(index, raw) == matching
     assert matching == (["Rule 0"] if code not in ("401x", True, None, []) else [])
+
+
+# Drawn rule sets: logsources from small pools (None = left open), requirements over a few fields.
+# The pools are small so that rules of different groups often share a field and a key.
+_PRODUCTS, _SERVICES = st.sampled_from([None, "linux"]), st.sampled_from([None, "audit"])
+_CATEGORIES = st.sampled_from([None, "application"])
+_FIELDS = st.sampled_from(["a", "b.c", "message"])
+_TEXTS = st.sampled_from(["ab", "abc", "Ab", "abcab", "401", "4.01e2", "true", "É"])
+_KEYS = st.one_of(
+    st.tuples(st.just("eq"), _FIELDS, _TEXTS.map(str.casefold)),
+    st.tuples(st.just("num"), _FIELDS, st.sampled_from([401.0, 7.0, -1.0])),
+    st.tuples(st.just("sub"), _FIELDS, _TEXTS.map(str.casefold)),
+)
+_NUMBERS = st.sampled_from([401, 401.0, 7, -1])
+_VALUES = st.one_of(st.none(), st.booleans(), _NUMBERS, _TEXTS, st.lists(_TEXTS, max_size=3))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What the index reads of a rule: its logsource, what it requires and the names it reads."""
+
+    number: int
+    logsource: LogSource
+    index_keys: frozenset[tuple[str, str, Any]] | None
+    fields: frozenset[str] = frozenset()
+
+    @property
+    def ref(self) -> RuleRef:
+        return RuleRef(id=f"r{self.number}", title=f"Rule {self.number}", level="low")
+
+
+_RULE = st.builds(
+    lambda logsource, keys: (logsource, keys),
+    st.builds(LogSource, product=_PRODUCTS, service=_SERVICES, category=_CATEGORIES),
+    st.one_of(st.none(), st.frozensets(_KEYS, min_size=1, max_size=3)),
+)
+
+
+def _may_match(rule: _Rule, reader: FieldReader, logsource: LogSource) -> bool:
+    """What the index promises, said plainly: the rule's logsource fits and one of its requirements is met."""
+    wanted = rule.logsource
+    for attribute in (wanted.product, logsource.product), (wanted.service, logsource.service):
+        if attribute[0] not in (None, attribute[1]):
+            return False
+    if wanted.category not in (None, logsource.category):
+        return False
+    if rule.index_keys is None:
+        return True
+    for kind, name, key in rule.index_keys:
+        value = reader.get(name)
+        items = value if isinstance(value, list) else [value]
+        texts = [_text(item).casefold() for item in items if item is not None]
+        if kind == "eq" and key in texts:
+            return True
+        if kind == "num" and key in [n for item in items if (n := as_number(item)) is not None]:
+            return True
+        if kind == "sub" and any(key in text for text in texts):
+            return True
+    return False
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    drawn=st.lists(_RULE, min_size=1, max_size=12),
+    logsource=st.builds(LogSource, product=_PRODUCTS, service=_SERVICES, category=_CATEGORIES),
+    raw=st.dictionaries(_FIELDS, _VALUES, max_size=3),
+    message=st.one_of(st.none(), _TEXTS),
+)
+def test_merged_plans_find_what_each_group_alone_promises(
+    drawn: list[tuple[LogSource, Any]], logsource: LogSource, raw: dict[str, Any], message: str | None
+) -> None:
+    """For drawn rule sets and events, the candidates are the rules whose logsource and requirements fit, in rule order.
+
+    And so are those of a logsource past the bound on remembered ones, looked up group by group.
+    """
+    rules = [_Rule(n, source, keys) for n, (source, keys) in enumerate(drawn)]
+    event = Event(id="e", time=T0, ingested=T0, raw=raw, message=message, logsource=logsource)
+    envelope = Envelope.of(event)
+    expected = [r.number for r in rules if _may_match(r, FieldReader(envelope), logsource)]
+    index = RuleIndex(rules)  # type: ignore[arg-type]  # the index reads only what _Rule has
+    assert [r.number for r in index.candidates(envelope.logsource, FieldReader(envelope))] == expected
+    past_bound = RuleIndex(rules)  # type: ignore[arg-type]
+    with patch("services.correlator.rules.index._MAX_REMEMBERED_LOGSOURCES", 0):
+        assert [r.number for r in past_bound.candidates(envelope.logsource, FieldReader(envelope))] == expected
