@@ -255,3 +255,12 @@ def test_of_gives_the_envelope_stage_1_would_read() -> None:
     envelope = Envelope.of(event)
     assert envelope == decode(written_by_ingest(event))
     assert (envelope.module, envelope.logsource.service) == ("system", "sshd")
+
+
+def test_text_beyond_ascii_in_raw_is_read_when_it_is_utf8() -> None:
+    """A record that is not ASCII throughout has its raw UTF-8 checked, and valid UTF-8 passes."""
+    data = _with(raw={"note": "café ✓"}, message="é")
+    assert not data.isascii()
+    envelope = decode(data)
+    assert FieldReader(envelope).get("note") == "café ✓"
+    assert FieldReader(envelope).get("message") == "é"
