@@ -264,3 +264,13 @@ def test_text_beyond_ascii_in_raw_is_read_when_it_is_utf8() -> None:
     envelope = decode(data)
     assert FieldReader(envelope).get("note") == "café ✓"
     assert FieldReader(envelope).get("message") == "é"
+
+
+def test_a_subscript_reads_null_and_missing_alike_and_get_and_has_tell_them_apart() -> None:
+    """`reader[name]` is None for JSON null and for a missing field; `get`'s default and `has` are for missing only."""
+    reader = FieldReader(Envelope.of(_event(raw={"null": None, "zero": 0})))
+    assert (reader["null"], reader["gone"], reader["zero"]) == (None, None, 0)
+    assert (reader.get("null", "d"), reader.get("gone", "d"), reader.get("zero", "d")) == (None, "d", 0)
+    assert (reader.has("null"), reader.has("gone"), reader.has("zero")) == (True, False, True)
+    fresh = FieldReader(Envelope.of(_event(raw={"null": None})))
+    assert (fresh.has("null"), fresh.get("gone", "d"), fresh.has("message")) == (True, "d", False)
