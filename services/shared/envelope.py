@@ -305,6 +305,8 @@ def _child(value: dict[str, Any] | msgspec.Struct, key: str) -> Any:
 
 def _leaf(value: Any, name: str) -> Any:
     """A flattened value as `normalised()` has it: sets and null are not leaves, times read as RFC 3339."""
+    if value.__class__ is str:  # most are; the checks below cost more than the read (Struct's is a metaclass check)
+        return value
     if value is None or isinstance(value, msgspec.Struct):
         return _MISSING
     if isinstance(value, dict) and (value or name in _MODEL_SETS):

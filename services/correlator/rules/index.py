@@ -28,6 +28,7 @@ from services.shared.projection import Projection
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
 _Found = dict[int, CompiledRule]  # candidates by rule position
+_NO_RULES: _Found = {}  # what a key no rule wants gives (never written to)
 _MAX_REMEMBERED_LOGSOURCES = 1024
 _MAX_MERGED_PLANS = 1024
 
@@ -80,13 +81,13 @@ class _Plan:
                 texts = (value.casefold(),) if type(value) is str else _folded_values(value)
             if by_value is not None:
                 for text in texts:
-                    found.update(by_value.get(text, ()))
+                    found.update(by_value.get(text, _NO_RULES))
             if by_number is not None:
                 if value.__class__ is int or value.__class__ is float:  # as_number's answer, without the call
-                    found.update(by_number.get(value, ()))
+                    found.update(by_number.get(value, _NO_RULES))
                 else:
                     for number in _numbers(value):
-                        found.update(by_number.get(number, ()))
+                        found.update(by_number.get(number, _NO_RULES))
             if automaton is not None:
                 for text in texts:
                     for _, rules in automaton.iter(text):
@@ -175,17 +176,21 @@ class RuleIndex:
         return self.route(logsource).candidates(reader)
 
 
-def _merged(tables: Iterable[dict[str, dict[Any, list[_Indexed]]]]) -> dict[str, dict[Any, list[_Indexed]]]:
-    """Tables by field and key, one per group, as one: a key's rules are those of every group."""
-    merged: dict[str, dict[Any, list[_Indexed]]] = defaultdict(lambda: defaultdict(list))
+def _merged(tables: Iterable[dict[str, dict[Any, list[_Indexed]]]]) -> dict[str, dict[Any, _Found]]:
+    """Tables by field and key, one per group, as one: a key's rules are those of every group.
+
+    A key's rules are a dict by position, as `found` is: adding them is a merge of dicts, done
+    in C, where adding a list of pairs checked each pair (the commonest line of an event's lookup).
+    """
+    merged: dict[str, dict[Any, _Found]] = defaultdict(lambda: defaultdict(dict))
     for table in tables:
         for name, keys in table.items():
             for key, rules in keys.items():
-                merged[name][key].extend(rules)
+                merged[name][key].update(rules)
     return {name: dict(keys) for name, keys in merged.items()}
 
 
-def _automaton(literals: dict[str, list[_Indexed]]) -> ahocorasick.Automaton:
+def _automaton(literals: dict[str, _Found]) -> ahocorasick.Automaton:
     """Finds every literal in a text in one pass, each found giving its rules."""
     automaton = ahocorasick.Automaton()
     for literal, rules in literals.items():
