@@ -7,8 +7,11 @@ or a substring, found for all rules at once by one Aho-Corasick pass (pyahocoras
 field's case-folded text. Only rules with no such requirement are tried on every event of
 their logsource, so the cost per event grows with the rules that could match, not with all.
 
-With an event's groups comes the projection of `raw` its reader decodes: the raw paths the
-rules of those groups read, and the correlations they feed (services/shared/projection.py).
+An event's groups are looked up as one: at a logsource's first event, the tables of the groups
+it reaches are merged into one plan (`_Plan`), so each field is read and folded once and runs
+one automaton. With the plan comes the projection of `raw` the event's reader decodes: the raw
+paths the rules of those groups read, and the correlations they feed (services/shared/projection.py).
+Both are remembered by logsource (a `Route`).
 """
 
 from __future__ import annotations
