@@ -139,12 +139,9 @@ _RULE = st.builds(
 
 def _may_match(rule: _Rule, reader: FieldReader, logsource: LogSource) -> bool:
     """What the index promises, said plainly: the rule's logsource fits and one of its requirements is met."""
-    wanted = rule.logsource
-    for attribute in (wanted.product, logsource.product), (wanted.service, logsource.service):
-        if attribute[0] not in (None, attribute[1]):
+    for attribute in ("product", "service", "category"):
+        if getattr(rule.logsource, attribute) not in (None, getattr(logsource, attribute)):
             return False
-    if wanted.category not in (None, logsource.category):
-        return False
     if rule.index_keys is None:
         return True
     for kind, name, key in rule.index_keys:
