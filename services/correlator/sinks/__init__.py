@@ -14,9 +14,9 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 import aiohttp
 
+from services.correlator.sinks.alert_record import AlertRecord, alert_json
 from services.correlator.sinks.record import EnrichedRecord, one_line
 from services.correlator.sinks.settings import SinksSettings
-from services.shared.alert import Alert
 
 T = TypeVar("T")
 
@@ -36,17 +36,17 @@ class Maintained(Protocol):
     async def maintain(self, stopping: asyncio.Event) -> None: ...
 
 
-def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[Alert]]:
+def build_alert_sinks(settings: SinksSettings, session: aiohttp.ClientSession) -> list[Sink[AlertRecord]]:
     from services.correlator.sinks.alertmanager import AlertmanagerSink
     from services.correlator.sinks.console import ConsoleSink
     from services.correlator.sinks.jsonl import JsonlSink
 
-    sinks: list[Sink[Alert]] = []
+    sinks: list[Sink[AlertRecord]] = []
     if settings.alertmanager_url:
         sinks.append(AlertmanagerSink(settings, session))
     alerts_file = settings.effective_alerts_file()
     if alerts_file is not None:
-        sinks.append(JsonlSink[Alert](alerts_file, Alert.model_dump_json, name="alerts_file"))
+        sinks.append(JsonlSink[AlertRecord](alerts_file, alert_json, name="alerts_file"))
     if not settings.alertmanager_url:
         sinks.append(ConsoleSink())
     return sinks

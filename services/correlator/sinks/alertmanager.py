@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,9 +20,10 @@ import aiohttp
 import orjson
 import structlog
 
+from services.correlator.sinks.alert_record import AlertLike
 from services.correlator.sinks.alert_table import AlertTable
 from services.correlator.sinks.settings import SinksSettings
-from services.shared.alert import Alert, rfc3339_utc
+from services.shared.alert import rfc3339_utc
 from services.shared.errors import SinkError
 from services.shared.metrics import ERRORS, SINK_SENT
 
@@ -43,12 +45,12 @@ class AlertLinks:
     runbook_url_template: str | None = None
 
 
-def build_alertmanager_alerts(alerts: list[Alert], links: AlertLinks | None = None) -> list[dict[str, Any]]:
+def build_alertmanager_alerts(alerts: Sequence[AlertLike], links: AlertLinks | None = None) -> list[dict[str, Any]]:
     """The `postableAlerts` body for Alertmanager's API v2 (pure: golden-tested)."""
     return [_postable(alert, links or AlertLinks()) for alert in alerts]
 
 
-def _postable(alert: Alert, links: AlertLinks) -> dict[str, Any]:
+def _postable(alert: AlertLike, links: AlertLinks) -> dict[str, Any]:
     severity = alert.severity or alert.rule.level
     labels = {"alertname": alert.rule.title, "rule_id": alert.rule.id, "severity": severity}
     for name, value in alert.group.items():
@@ -82,7 +84,7 @@ def _postable(alert: Alert, links: AlertLinks) -> dict[str, Any]:
     return postable
 
 
-def explore_url(grafana_url: str, datasource_uid: str, alert: Alert) -> str:
+def explore_url(grafana_url: str, datasource_uid: str, alert: AlertLike) -> str:
     """Grafana Explore on the alert's hunt query, over its time span with a margin either side."""
     start = alert.first_seen - _EXPLORE_MARGIN
     end = alert.last_seen + _EXPLORE_MARGIN
@@ -107,7 +109,7 @@ def _label_name(field: str) -> str:
     return name if not name[:1].isdigit() else f"_{name}"
 
 
-def _hold(alert: Alert) -> timedelta | None:
+def _hold(alert: AlertLike) -> timedelta | None:
     """How long after its last event the alert still holds: to its window's close or suppression's end."""
     return alert.ends_at - alert.last_seen if alert.ends_at else None
 
@@ -130,7 +132,7 @@ class AlertmanagerSink:
             resolved_seconds=settings.alertmanager_resolved_resend_seconds,
         )
 
-    async def send(self, alerts: list[Alert]) -> None:
+    async def send(self, alerts: Sequence[AlertLike]) -> None:
         now = datetime.now(UTC)
         payloads = build_alertmanager_alerts(alerts, self._links)
         await self._post_everywhere(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
-from services.shared.alert import Alert, rfc3339_utc
+from services.correlator.sinks.alert_record import AlertLike
+from services.shared.alert import rfc3339_utc
 from services.shared.metrics import SINK_SENT
 
 
-def summary_line(alert: Alert) -> str:
+def summary_line(alert: AlertLike) -> str:
     group = " ".join(f"{k}={v}" for k, v in alert.group.items())
     when = rfc3339_utc(alert.last_seen)
     return (
@@ -20,7 +22,7 @@ def summary_line(alert: Alert) -> str:
 class ConsoleSink:
     name = "console"
 
-    async def send(self, alerts: list[Alert]) -> None:
+    async def send(self, alerts: Sequence[AlertLike]) -> None:
         for alert in alerts:
             print(summary_line(alert), file=sys.stdout, flush=True)
         SINK_SENT.labels(self.name).inc(len(alerts))

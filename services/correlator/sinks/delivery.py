@@ -16,14 +16,13 @@ from typing import Generic, TypeVar
 
 import aiohttp
 import structlog
-from pydantic import ValidationError
 
 from services.correlator.sinks import Maintained, Sink, build_alert_sinks, build_event_sinks
+from services.correlator.sinks.alert_record import AlertRecord, decode_alert
 from services.correlator.sinks.batching import LingeringBus
 from services.correlator.sinks.record import EnrichedRecord, decode_enriched
 from services.correlator.sinks.settings import SinksSettings
 from services.shared import topics
-from services.shared.alert import Alert
 from services.shared.bus import Bus, Message
 from services.shared.consumer_stage import ConsumerStage
 from services.shared.dlq import dead_letter
@@ -34,14 +33,6 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 Decode = Callable[[bytes], T]  # a message's value as the stream's record, or ParseError
-
-
-def decode_alert(value: bytes) -> Alert:
-    """An alert record, fully validated: alerts are few, and every field of one ends up in Alertmanager."""
-    try:
-        return Alert.model_validate_json(value)
-    except ValidationError as exc:
-        raise ParseError("invalid_record", str(exc.errors()[0]["msg"])) from None
 
 
 class DeliveryHandler(Generic[T]):
@@ -159,7 +150,7 @@ class DeliveryStage(Generic[T]):
                 await stage.run(stopping)
 
 
-def alert_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) -> DeliveryStage[Alert]:
+def alert_delivery(settings: SinksSettings, bus: Bus, *, drain_on_stop: bool) -> DeliveryStage[AlertRecord]:
     return DeliveryStage(
         "alert_delivery",
         settings,
