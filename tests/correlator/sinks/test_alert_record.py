@@ -1,4 +1,4 @@
-"""Alert records decoded by msgspec give what pydantic's `Alert` gave: the same Alertmanager payload, file line and refusals."""
+"""Alerts decoded by msgspec give what pydantic's `Alert` gave: the same Alertmanager payload, file line, refusals."""
 
 from __future__ import annotations
 
