@@ -51,28 +51,28 @@ def build_alertmanager_alerts(alerts: Sequence[AlertLike], links: AlertLinks | N
 
 
 def _postable(alert: AlertLike, links: AlertLinks) -> dict[str, Any]:
-    severity = alert.severity or alert.rule.level
-    labels = {"alertname": alert.rule.title, "rule_id": alert.rule.id, "severity": severity}
+    rule = alert.rule
+    labels = {"alertname": rule.title, "rule_id": rule.id, "severity": alert.severity or rule.level}
     for name, value in alert.group.items():
         label = _label_name(name)
         # A group-by field named like a core label (syslog's `severity`) must not change routing.
         labels["group_" + label if label in labels else label] = "" if value is None else str(value)
-    group = ", ".join(f"{k}={v}" for k, v in alert.group.items())
+    # Most alerts have no group and no ATT&CK technique: those joins are skipped, not made of nothing.
+    group = ", ".join([f"{k}={v}" for k, v in alert.group.items()]) if alert.group else ""
+    attack = alert.attack
     annotations = {
-        "summary": f"{alert.rule.title} ({group})" if group else alert.rule.title,
-        "description": alert.rule.description or alert.rule.title,
-        "runbook": alert.rule.runbook or "",
-        "runbook_url": links.runbook_url_template.replace("{rule_id}", alert.rule.id)
-        if links.runbook_url_template
-        else "",
-        "attack_techniques": ", ".join(f"{t.id} {t.name}" for t in alert.attack),
-        "attack_tactics": ", ".join(dict.fromkeys(tactic for t in alert.attack for tactic in t.tactics)),
+        "summary": f"{rule.title} ({group})" if group else rule.title,
+        "description": rule.description or rule.title,
+        "runbook": rule.runbook or "",
+        "runbook_url": links.runbook_url_template.replace("{rule_id}", rule.id) if links.runbook_url_template else "",
+        "attack_techniques": ", ".join([f"{t.id} {t.name}" for t in attack]) if attack else "",
+        "attack_tactics": ", ".join(dict.fromkeys([tactic for t in attack for tactic in t.tactics])) if attack else "",
         "risk_score": "" if alert.risk_score is None else str(alert.risk_score),
         "alert_id": alert.id,
         "count": str(alert.count),
         "event_ids": ",".join(alert.event_ids[:_MAX_EVENT_IDS_SHOWN]),
         "hunt": alert.hunt,
-        "tags": ",".join(alert.rule.tags),
+        "tags": ",".join(rule.tags),
     }
     postable: dict[str, Any] = {
         "labels": labels,
