@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.correlator.sinks.alert_record import AlertRecord, alert_json, decode_alert
+from services.correlator.sinks.alert_record import AlertRecord, RuleFields, TechniqueFields, alert_json, decode_alert
 from services.correlator.sinks.alertmanager import AlertLinks, build_alertmanager_alerts
 from services.correlator.sinks.console import summary_line
 from services.shared.alert import Alert, RuleRef, Technique
@@ -128,3 +128,13 @@ def test_not_json_is_refused() -> None:
 
 def _dumps(document: dict[str, Any]) -> bytes:
     return json.dumps(document).encode()  # the standard library writes integers past 64 bits, orjson refuses them
+
+
+@pytest.mark.parametrize(
+    ("record", "model"), [(AlertRecord, Alert), (RuleFields, RuleRef), (TechniqueFields, Technique)]
+)
+def test_a_record_names_every_field_of_its_model_so_none_is_dropped_unseen(record: type, model: type) -> None:
+    """msgspec skips a key its Struct does not name: a field added to `Alert` and not here would be lost by sinks."""
+    assert set(record.__struct_fields__) == set(model.model_fields)
+    required = {name for name, info in model.model_fields.items() if info.is_required()}
+    assert set(record.__struct_fields__[: len(record.__struct_fields__) - len(record.__struct_defaults__)]) == required
