@@ -11,6 +11,7 @@ from services.correlator.enrich import Enricher
 from services.correlator.event_alert import AlertedEvent, AlertTemplate, EventAlert
 from services.correlator.hunt import event_hunt
 from services.shared.alert import Alert, RuleRef, Technique, alert_id
+from tests.alert_strategies import LEVELS, rule_refs
 
 _TEXT = st.text(max_size=12) | st.sampled_from(["", "é→😀", 'q"uo\\te', "tab\tnl\n\x00\x1f\x7f", "%b %s %%", "a.b`c"])
 _ID = st.text(min_size=1, max_size=40) | st.sampled_from(["f85dbf1c93dea2616126d77733c1c20d-0", "k8s.audit-(1)|`x`"])
@@ -19,15 +20,7 @@ _MOMENT = st.one_of(
     st.datetimes(timezones=st.just(UTC)).map(lambda moment: moment.replace(microsecond=0)),
     st.datetimes(timezones=st.timezones()),  # offsets other than UTC: pydantic writes those
 )
-_RULE = st.builds(
-    RuleRef,
-    id=_TEXT,
-    title=_TEXT,
-    level=st.sampled_from(["low", "medium", "high", "critical", "informational", "odd%level"]),
-    tags=st.lists(_TEXT, max_size=3),
-    description=st.none() | _TEXT,
-    runbook=st.none() | _TEXT,
-)
+_RULE = rule_refs(_TEXT, (*LEVELS, "odd%level"))
 _ENRICHMENT = st.fixed_dictionaries(
     {
         "severity": st.none() | _TEXT,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic_core import PydanticSerializationError
 
 from services.shared.alert import Alert, RuleRef, Technique, alert_id, frozen_json
+from tests.alert_strategies import rule_refs, techniques
 
 RULE = "5d0b3f2e-1c2a-4d7e-9a6b-3f1e2d4c5b6a"
 OTHER_RULE = "0f6c1b7a-2e3d-4c5b-8a9f-1e2d3c4b5a69"
@@ -74,16 +75,8 @@ _MOMENT = st.one_of(
     st.datetimes(timezones=st.just(UTC)).map(lambda moment: moment.replace(microsecond=0)),
     st.datetimes(timezones=st.timezones()),  # zones with offsets of seconds: pydantic writes them
 )
-_RULE = st.builds(
-    RuleRef,
-    id=_TEXT,
-    title=_TEXT,
-    level=st.sampled_from(["low", "medium", "high", "critical", "informational"]),
-    tags=st.lists(_TEXT, max_size=3),
-    description=st.none() | _TEXT,
-    runbook=st.none() | _TEXT,
-)
-_TECHNIQUE = st.builds(Technique, id=_TEXT, name=_TEXT, tactics=st.lists(_TEXT, max_size=3))
+_RULE = rule_refs(_TEXT)
+_TECHNIQUE = techniques(_TEXT)
 
 
 @st.composite

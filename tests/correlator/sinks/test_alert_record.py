@@ -16,6 +16,7 @@ from services.correlator.sinks.alertmanager import AlertLinks, build_alertmanage
 from services.correlator.sinks.console import summary_line
 from services.shared.alert import Alert, RuleRef, Technique
 from services.shared.errors import ParseError
+from tests.alert_strategies import rule_refs, techniques
 
 LINKS = AlertLinks("https://grafana.example", "loki-uid", "https://runbooks.example/{rule_id}")
 _text = st.text(max_size=12)
@@ -26,16 +27,8 @@ _moments = st.builds(
     st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)),
     _zones,
 )
-_rules = st.builds(
-    RuleRef,
-    id=_text,
-    title=_text,
-    level=st.sampled_from(["low", "medium", "high", "critical", "odd"]),
-    tags=st.lists(_text, max_size=3),
-    description=st.none() | _text,
-    runbook=st.none() | _text,
-)
-_techniques = st.builds(Technique, id=_text, name=_text, tactics=st.lists(_text, max_size=2))
+_rules = rule_refs(_text, ("low", "medium", "high", "critical", "odd"))
+_techniques = techniques(_text, max_tactics=2)
 _alerts = st.builds(
     Alert,
     id=_text,
