@@ -5,11 +5,14 @@ client where wrk is missing) with the same bodies drawn from the recorded set:
 - bare: an aiohttp handler that reads the body, decodes it with orjson and answers 202 (baseline);
 - ingest over the memory bus: ingest's own app, validation and all, into the embedded bus;
 - ingest over Kafka: `siem run ingest` producing to the real broker (acks=all, idempotent).
-Latency is the load generator's, under the same closed-loop load (8 connections).
+Latency is the load generator's, under the same closed-loop load (8 connections). CPU time per
+accepted event is read from /proc for each server, and for the broker behind the Kafka variant,
+which shares the cores: where the Kafka variant's time goes beyond the memory-bus one.
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import threading
@@ -21,6 +24,7 @@ from benchmarks.commands import LOAD_CORE, WORKER_CORE, python, run_json, shown
 from benchmarks.context import Context
 from benchmarks.load import read_bodies, run_wrk, write_bodies, write_wrk_script, wrk_command, wrk_path
 from benchmarks.measure import Sample, probe
+from benchmarks.pipeline import cpu_seconds, pid_file
 from benchmarks.profiles import EVENT_LOOP, Profile, attach
 from benchmarks.recorded import read_lines
 from benchmarks.report import Row, Section, Table, Target, share
@@ -44,6 +48,7 @@ class Variant:
     name: str
     url: str
     pid: int
+    broker_pid: int | None = None  # the Kafka broker it produces to, for its CPU per event
 
 
 def _bodies(ctx: Context) -> dict[str, tuple[int, Any]]:
@@ -80,7 +85,9 @@ def _servers(ctx: Context) -> list[Variant]:
         process = stack.spawn(
             "siem-ingest", [SIEM, "run", "ingest"], env, core=WORKER_CORE, ready_url=f"http://127.0.0.1:{port}/readyz"
         )
-        variants.append(Variant("ingest → Kafka (siem run ingest)", f"http://127.0.0.1:{port}/v1/events", process.pid))
+        url = f"http://127.0.0.1:{port}/v1/events"
+        broker_pid = pid_file(broker.data_dir / "kafka.pid")
+        variants.append(Variant("ingest → Kafka (siem run ingest)", url, process.pid, broker_pid))
     return variants
 
 
@@ -128,15 +135,23 @@ def run(ctx: Context) -> Section:
     p50: dict[tuple[str, str], list[Sample]] = {}
     p99: dict[tuple[str, str], list[Sample]] = {}
     errors: dict[tuple[str, str], int] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}  # µs of CPU per accepted event: (kind, process) -> per round
     commands: dict[str, str] = {}
     for _ in range(ctx.budget.load_rounds):
         for kind, (per_body, path) in bodies.items():
             for variant in variants:
+                processes = {variant.name: variant.pid}
+                if variant.broker_pid is not None:
+                    processes["Kafka broker"] = variant.broker_pid
+                cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
                 before = probe()
                 result, commands[kind] = _load(ctx, variant.url, path, per_body, seconds)
                 after = probe()
                 key = (kind, variant.name)
                 good = result["requests"] - result["errors"]
+                for name, pid in processes.items():
+                    used = cpu_seconds(pid) - cpu_before[name]
+                    cpu.setdefault((kind, name), []).append(used * 1e6 / max(1, good * per_body))
                 rates.setdefault(key, []).append(Sample(good * per_body / result["seconds"], before, after))
                 p50.setdefault(key, []).append(Sample(result["p50_ms"], before, after))
                 p99.setdefault(key, []).append(Sample(result["p99_ms"], before, after))
@@ -152,6 +167,8 @@ def run(ctx: Context) -> Section:
                 baseline = None if variant.name == base else f"{label}, {base}"
                 table.rows.append(Row(f"{label}, {variant.name}", "ms", data[(kind, variant.name)], baseline))
         failed = {name: n for (k, name), n in errors.items() if k == kind and n}
+        used = ", ".join(f"{name} {statistics.median(values):,.1f}" for (k, name), values in cpu.items() if k == kind)
+        table.notes.append(f"CPU time per accepted event, median over rounds (µs; /proc user + system): {used}")
         table.notes.append(f"non-2xx answers or socket errors: {failed or 'none'} (not counted as accepted)")
         section.tables.append(table)
     section.notes += [

@@ -48,7 +48,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _pid_file(path: Path) -> int | None:
+def pid_file(path: Path) -> int | None:
+    """The pid a service's start script wrote, None when it is not (yet) there."""
     try:
         return int(path.read_text().strip())
     except (OSError, ValueError):
@@ -91,8 +92,8 @@ def start(ctx: Context) -> Pipeline:
         pipeline.pids[f"siem {stage}"] = process.pid
     pipeline.pids["recorder"] = recorder_process.pid
     for name, pid in (
-        ("Kafka broker", _pid_file(broker.data_dir / "kafka.pid")),
-        ("Alertmanager", _pid_file(manager.data_dir / "alertmanager.pid")),
+        ("Kafka broker", pid_file(broker.data_dir / "kafka.pid")),
+        ("Alertmanager", pid_file(manager.data_dir / "alertmanager.pid")),
         ("Loki", getattr(getattr(loki, "_process", None), "pid", None)),
     ):
         if pid is not None:

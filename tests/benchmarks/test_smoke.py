@@ -60,6 +60,16 @@ def test_smoke_measures_every_quick_benchmark(corpus: Path, results: str) -> Non
     assert "**Not measured:**" not in results
 
 
+def test_ingest_reports_each_servers_cpu_per_event(corpus: Path, results: str) -> None:
+    """Each ingest table says how much CPU an accepted event cost each server, read from /proc."""
+    notes = re.findall(r"CPU time per accepted event, median over rounds \(µs; /proc user \+ system\): (.*)", results)
+    assert len(notes) == 2  # single events and batches of 100
+    for note in notes:
+        costs = dict(re.findall(r"(bare aiohttp \(decode \+ 202\)|ingest → memory bus) ([\d,.]+)", note))
+        assert set(costs) == {"bare aiohttp (decode + 202)", "ingest → memory bus"}
+        assert all(float(cost.replace(",", "")) > 0 for cost in costs.values())
+
+
 def test_results_name_the_machine_and_the_commands(corpus: Path, results: str) -> None:
     """The file states the CPU model, the core count and the exact command of the run and of each table."""
     assert re.search(r"\| CPU model \(lscpu\) \| \S", results)
