@@ -22,10 +22,11 @@ class Budget:
     load_seconds: float  # one load-generator run
     load_rounds: int
     e2e_seconds: float  # the half-load phase of one end-to-end round
+    peer_rounds: int  # more than `rounds`: a peer's target is judged on the rounds whose pair shares a phase
 
 
-FULL = Budget(100_000, 1.0, 5, (10, 100, 1000), 1_000_000, 4.0, 3, 15.0)
-SMOKE = Budget(3_000, 0.2, 2, (10,), 20_000, 1.0, 2, 5.0)
+FULL = Budget(100_000, 1.0, 5, (10, 100, 1000), 1_000_000, 4.0, 3, 15.0, 8)
+SMOKE = Budget(3_000, 0.2, 2, (10,), 20_000, 1.0, 2, 5.0, 2)
 
 
 @dataclass

@@ -5,6 +5,9 @@ the probe's reading right before and right after it. At report time all probes o
 pooled: a probe within PHASE_CUT of the fast reference is "fast"; a sample is fast when both of
 its probes are, slow when both are not, and "mixed" otherwise (it counts only in the overall
 median). Ratios compare fast with fast, falling back to slow with slow, then to everything.
+Two contenders sampled in the same rounds (a peer and ours) are also compared round by round
+(`paired_ratio`): each round's two samples are seconds apart, so a pair in one phase compares
+like with like even when the phase medians rest on samples minutes apart.
 """
 
 from __future__ import annotations
@@ -116,6 +119,33 @@ def ratio(value: Summary, baseline: Summary) -> tuple[float, str] | None:
     if baseline.median:
         return value.median / baseline.median, "all"
     return None
+
+
+@dataclass(frozen=True)
+class Paired:
+    median: float
+    phase: str  # "one phase": only the rounds whose two samples share a phase; "all": none did
+    used: int
+    rounds: list[tuple[float, str]]  # every round's ratio and the phase of its pair ("fast", "slow", "mixed")
+
+
+def paired_ratio(values: list[Sample], baselines: list[Sample], reference: float) -> Paired | None:
+    """The median over rounds of value / baseline, `values[i]` and `baselines[i]` taken in round i.
+
+    A round counts when both of its samples are fast or both are slow; when no round does, all
+    rounds count (and the phase says "all").
+    """
+    rounds = []
+    for value, baseline in zip(values, baselines, strict=True):
+        if baseline.value <= 0:
+            continue
+        phases = {phase(value, reference), phase(baseline, reference)}
+        rounds.append((value.value / baseline.value, phases.pop() if len(phases) == 1 else "mixed"))
+    if not rounds:
+        return None
+    matched = [r for r, p in rounds if p != "mixed"]
+    used = matched or [r for r, _ in rounds]
+    return Paired(statistics.median(used), "one phase" if matched else "all", len(used), rounds)
 
 
 def samples_from_json(data: Any) -> list[Sample]:
