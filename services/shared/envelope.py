@@ -143,14 +143,14 @@ def decode(data: bytes) -> Envelope:
     try:
         envelope = _DECODER.decode(data)
         try:
-            info = msgspec.convert(_sets_of(envelope), _CHECKED_SETS_BY_POSITION).event
+            checked: Any = msgspec.convert(_sets_of(envelope), _CHECKED_SETS_BY_POSITION)
         except msgspec.ValidationError:
             msgspec.convert(envelope, _CHECKED_SETS, from_attributes=True)  # raises again, naming the field
             raise
     except msgspec.DecodeError as exc:  # malformed JSON, or ValidationError naming the field
         raise InvalidEnvelope(str(exc)) from None
     # The defaults `Event` gives a set it built: rules and hunt queries read them.
-    event = envelope.event
+    event, info = envelope.event, checked.event
     if "module" not in event:
         event["module"] = info.module
     if "outcome" not in event:
