@@ -101,7 +101,9 @@ def _shape_of(model: type[BaseModel]) -> type[msgspec.Struct]:
         # Event's factories take no arguments (pydantic's type also allows ones that take the data).
         default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
         fields.append((name, _checked_type(info.annotation), default))
-    return msgspec.defstruct(f"{model.__name__}Shape", fields)
+    # A shape holds what JSON gave and is dropped once checked: never in a reference cycle, so the
+    # collector need not track it (measured: 3 % of decoding an envelope).
+    return msgspec.defstruct(f"{model.__name__}Shape", fields, gc=False)
 
 
 def _checked_type(annotation: Any) -> Any:
@@ -132,7 +134,10 @@ _CHECKED_SETS = msgspec.defstruct(
 # reading the sets by name off the envelope (`from_attributes`) or off a dict. Its reasons name a position
 # (`$[1].id`), so a refused envelope is converted again by name for the reason.
 _CHECKED_SETS_BY_POSITION = msgspec.defstruct(
-    "CheckedFieldSetsByPosition", [(f.name, f.type) for f in msgspec.structs.fields(_CHECKED_SETS)], array_like=True
+    "CheckedFieldSetsByPosition",
+    [(f.name, f.type) for f in msgspec.structs.fields(_CHECKED_SETS)],
+    array_like=True,
+    gc=False,
 )
 _sets_of = operator.attrgetter(*_CHECKED_SETS.__struct_fields__)
 _DECODER = msgspec.json.Decoder(Envelope)
