@@ -123,8 +123,8 @@ CHECKED_FIELD_SETS = {
     for model in get_args(info.annotation) or (info.annotation,)
     if isinstance(model, type) and issubclass(model, EcsFieldSet) and model.model_fields
 }
-# The sets checked together in one conversion (one call, not one a set); a wrong type is named by its
-# path from the envelope, as in `$.user.id`.
+# The sets checked together, read by name off the decoded envelope in one conversion (one call, not one
+# a set); a wrong type is named by its path from the envelope, as in `$.user.id`.
 _CHECKED_SETS = msgspec.defstruct(
     "CheckedFieldSets",
     [("event", CHECKED_FIELD_SETS["event"])]
