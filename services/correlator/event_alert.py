@@ -25,7 +25,7 @@ _CHECK_TIME = datetime(2000, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)
 
 
 class AlertTemplate:
-    """The part of a rule's single-event alerts that is the rule's: its record as a format, and its id's prefix."""
+    """The part of a rule's single-event alerts that is the rule's: its runs of the record, and its id's prefix."""
 
     def __init__(self, ref: RuleRef, enrichment: dict[str, Any]) -> None:
         self.rule = ref
@@ -43,40 +43,39 @@ class AlertTemplate:
         )
         # alert_id's canonical form of [rule id, no group, [event id]] up to the event id, hashed once.
         self._id_prefix = hashlib.sha256(orjson.dumps([ref.id, {}])[:-1] + b",[")
-        self._format = self._record_format()
+        self._parts = self._record_parts()
 
-    def _record_format(self) -> bytes | None:
-        """The record with `%b` where an alert's own values go; None when it does not give pydantic's bytes."""
+    def _record_parts(self) -> tuple[bytes, bytes] | None:
+        """The rule's two runs of the record, around the event's; None when they do not give pydantic's bytes.
+
+        A record is `{"id":"<alert id>` + the rule's run (rule, group, count) + the event's run
+        (first and last seen, event ids, hunt) + the enrichment up to `"ends_at":` + its value + `}`.
+        """
         write = self._prototype.__pydantic_serializer__.to_json
-        rule_part = write(self._prototype, include={"rule", "group", "count"})[1:-1].replace(b"%", b"%%")
-        enrichment = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})
-        enrichment_part = enrichment[1:-1].replace(b"%", b"%%")
-        record_format = b"".join(
-            (
-                b'{"id":"%b",',
-                rule_part,
-                b',"first_seen":%b,"last_seen":%b,"event_ids":[%b],"hunt":%b,',
-                enrichment_part,
-                b',"ends_at":%b}',
-            )
-        )
+        rule_part = write(self._prototype, include={"rule", "group", "count"})[1:-1]
+        enrichment = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})[1:-1]
+        parts = (b'",' + rule_part, enrichment + b',"ends_at":')
         # Checked once per rule against pydantic itself: a field added to Alert (or moved) turns
         # the template off, and the rule's alerts are written by pydantic, never written wrong.
         check = self._prototype.model_copy(update={"id": "0" * 32, "event_ids": ["e"], "hunt": "h"})
         time = orjson.dumps(_CHECK_TIME, option=orjson.OPT_UTC_Z)
-        written = record_format % (b"0" * 32, time, time, b'"e"', b'"h"', b"null")
-        return record_format if written == write(check) else None
+        written = _record(parts, b"0" * 32, _event_part(b'"e"', time, b'"h"'), b"null")
+        return parts if written == write(check) else None
 
     @property
     def prepared(self) -> bool:
         """Whether the rule's records are written from the template (else pydantic writes them)."""
-        return self._format is not None
+        return self._parts is not None
 
     def alert_id(self, event_id_json: bytes) -> str:
         """`alert_id(rule id, {}, [event id])`, from the event id as JSON."""
+        return self._alert_id(event_id_json + b"]]").decode()
+
+    def _alert_id(self, id_tail: bytes) -> bytes:
+        # The rule's prefix is hashed once; what an alert adds is its event id and the two closing brackets.
         digest = self._id_prefix.copy()
-        digest.update(event_id_json + b"]]")
-        return digest.hexdigest()[:32]
+        digest.update(id_tail)
+        return digest.hexdigest()[:32].encode()
 
     def alert(self, event: AlertedEvent, ends_at: datetime | None) -> Alert:
         """The pydantic `Alert` of this rule about one event (rule, enrichment and all shared with the others)."""
@@ -94,17 +93,24 @@ class AlertTemplate:
     def to_json(self, event: AlertedEvent, ends_at: datetime | None) -> bytes:
         """What `Alert.to_json` writes for `alert(...)`: its values put into the rule's record."""
         # orjson writes UTC as pydantic does (alert.py's test); another offset is pydantic's to write.
-        if self._format is None or not _utc(event.time) or not (ends_at is None or _utc(ends_at)):
+        parts = self._parts
+        if parts is None or not _utc(event.time) or not (ends_at is None or _utc(ends_at)):
             return self.alert(event, ends_at).to_json()
-        event_id, moment, hunt = event.written()
-        return self._format % (
-            self.alert_id(event_id).encode(),
-            moment,
-            moment,
-            event_id,
-            hunt,
-            b"null" if ends_at is None else orjson.dumps(ends_at, option=orjson.OPT_UTC_Z),
-        )
+        id_tail, event_part = event.written()
+        ends = b"null" if ends_at is None else orjson.dumps(ends_at, option=orjson.OPT_UTC_Z)
+        return _record(parts, self._alert_id(id_tail), event_part, ends)
+
+
+def _record(parts: tuple[bytes, bytes], alert_id: bytes, event_part: bytes, ends_at: bytes) -> bytes:
+    # One join of the pieces in record order: about half of what `%` formatting the whole record cost.
+    return b"".join((b'{"id":"', alert_id, parts[0], event_part, parts[1], ends_at, b"}"))
+
+
+def _event_part(event_id: bytes, moment: bytes, hunt: bytes) -> bytes:
+    """The event's run of an alert record, between the rule's `count` and its enrichment: the same in all its alerts."""
+    return b"".join(
+        (b',"first_seen":', moment, b',"last_seen":', moment, b',"event_ids":[', event_id, b'],"hunt":', hunt, b",")
+    )
 
 
 def _utc(moment: datetime) -> bool:
@@ -124,15 +130,19 @@ class AlertedEvent:
         self.id = event_id
         self.time = time
         self.module = module
-        self._written: tuple[bytes, bytes, bytes] | None = None
+        self._written: tuple[bytes, bytes] | None = None
 
-    def written(self) -> tuple[bytes, bytes, bytes]:
-        """The id, the time (UTC, with a Z: only asked for a UTC time) and the hunt query, as JSON."""
+    def written(self) -> tuple[bytes, bytes]:
+        """The id as JSON closed as alert_id hashes it (`"id"]]`), and the event's run of its alerts' records.
+
+        The time is written in UTC with a Z: only asked for an event in UTC.
+        """
         if self._written is None:
+            event_id = orjson.dumps(self.id)
+            moment = orjson.dumps(self.time, option=orjson.OPT_UTC_Z)
             self._written = (
-                orjson.dumps(self.id),
-                orjson.dumps(self.time, option=orjson.OPT_UTC_Z),
-                orjson.dumps(event_hunt(self.module, self.id)),
+                event_id + b"]]",
+                _event_part(event_id, moment, orjson.dumps(event_hunt(self.module, self.id))),
             )
         return self._written
 
