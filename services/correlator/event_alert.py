@@ -43,39 +43,23 @@ class AlertTemplate:
         )
         # alert_id's canonical form of [rule id, no group, [event id]] up to the event id, hashed once.
         self._id_prefix = hashlib.sha256(orjson.dumps([ref.id, {}])[:-1] + b",[")
-        self._parts = self._record_parts()
-
-    def _record_parts(self) -> tuple[bytes, bytes] | None:
-        """The rule's two runs of the record, around the event's; None when they do not give pydantic's bytes.
-
-        A record is `{"id":"<alert id>` + the rule's run (rule, group, count) + the event's run
-        (first and last seen, event ids, hunt) + the enrichment up to `"ends_at":` + its value + `}`.
-        """
+        # A record is `{"id":"<alert id>` + the rule's run (rule, group, count) + the event's run (first
+        # and last seen, event ids, hunt: AlertedEvent's) + the enrichment's run up to `"ends_at":` + its value + `}`.
         write = self._prototype.__pydantic_serializer__.to_json
-        rule_part = write(self._prototype, include={"rule", "group", "count"})[1:-1]
-        enrichment = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})[1:-1]
-        parts = (b'",' + rule_part, enrichment + b',"ends_at":')
+        self._rule_run = b'",' + write(self._prototype, include={"rule", "group", "count"})[1:-1]
+        enrichment = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})
+        self._enrichment_run = enrichment[1:-1] + b',"ends_at":'
         # Checked once per rule against pydantic itself: a field added to Alert (or moved) turns
         # the template off, and the rule's alerts are written by pydantic, never written wrong.
-        check = self._prototype.model_copy(update={"id": "0" * 32, "event_ids": ["e"], "hunt": "h"})
-        time = orjson.dumps(_CHECK_TIME, option=orjson.OPT_UTC_Z)
-        written = _record(parts, b"0" * 32, _event_part(b'"e"', time, b'"h"'), b"null")
-        return parts if written == write(check) else None
-
-    @property
-    def prepared(self) -> bool:
-        """Whether the rule's records are written from the template (else pydantic writes them)."""
-        return self._parts is not None
+        self.prepared = True  # whether the rule's records are written from the template (else pydantic writes them)
+        sample = AlertedEvent("e", _CHECK_TIME, "generic")
+        self.prepared = self.to_json(sample, None) == write(self.alert(sample, None))
 
     def alert_id(self, event_id_json: bytes) -> str:
         """`alert_id(rule id, {}, [event id])`, from the event id as JSON."""
-        return self._alert_id(event_id_json + b"]]").decode()
-
-    def _alert_id(self, id_tail: bytes) -> bytes:
-        # The rule's prefix is hashed once; what an alert adds is its event id and the two closing brackets.
         digest = self._id_prefix.copy()
-        digest.update(id_tail)
-        return digest.hexdigest()[:32].encode()
+        digest.update(event_id_json + b"]]")
+        return digest.hexdigest()[:32]
 
     def alert(self, event: AlertedEvent, ends_at: datetime | None) -> Alert:
         """The pydantic `Alert` of this rule about one event (rule, enrichment and all shared with the others)."""
@@ -91,22 +75,20 @@ class AlertTemplate:
         return self._prototype.model_copy(update=fresh)
 
     def to_json(self, event: AlertedEvent, ends_at: datetime | None) -> bytes:
-        """What `Alert.to_json` writes for `alert(...)`: its values put into the rule's record."""
+        """What `Alert.to_json` writes for `alert(...)`: its values put into the rule's record, in one join."""
         # orjson writes UTC as pydantic does (alert.py's test); another offset is pydantic's to write.
-        parts = self._parts
-        if parts is None or not _utc(event.time) or not (ends_at is None or _utc(ends_at)):
+        if not (self.prepared and event.utc) or not (ends_at is None or _utc(ends_at)):
             return self.alert(event, ends_at).to_json()
-        id_tail, event_part = event.written()
+        id_tail, event_run = event.written()
+        digest = self._id_prefix.copy()
+        digest.update(id_tail)  # alert_id's, written out: this runs for every alert
         ends = b"null" if ends_at is None else orjson.dumps(ends_at, option=orjson.OPT_UTC_Z)
-        return _record(parts, self._alert_id(id_tail), event_part, ends)
+        return b"".join(
+            (b'{"id":"', digest.hexdigest()[:32].encode(), self._rule_run, event_run, self._enrichment_run, ends, b"}")
+        )
 
 
-def _record(parts: tuple[bytes, bytes], alert_id: bytes, event_part: bytes, ends_at: bytes) -> bytes:
-    # One join of the pieces in record order: about half of what `%` formatting the whole record cost.
-    return b"".join((b'{"id":"', alert_id, parts[0], event_part, parts[1], ends_at, b"}"))
-
-
-def _event_part(event_id: bytes, moment: bytes, hunt: bytes) -> bytes:
+def _event_run(event_id: bytes, moment: bytes, hunt: bytes) -> bytes:
     """The event's run of an alert record, between the rule's `count` and its enrichment: the same in all its alerts."""
     return b"".join(
         (b',"first_seen":', moment, b',"last_seen":', moment, b',"event_ids":[', event_id, b'],"hunt":', hunt, b",")
@@ -124,12 +106,13 @@ class AlertedEvent:
     (escaping the dots of its id) cost as much as the rest of an alert.
     """
 
-    __slots__ = ("id", "time", "module", "_written")
+    __slots__ = ("id", "time", "module", "utc", "_written")
 
     def __init__(self, event_id: str, time: datetime, module: str) -> None:
         self.id = event_id
         self.time = time
         self.module = module
+        self.utc = _utc(time)  # asked by each of its alerts: orjson writes its time only in UTC
         self._written: tuple[bytes, bytes] | None = None
 
     def written(self) -> tuple[bytes, bytes]:
@@ -142,7 +125,7 @@ class AlertedEvent:
             moment = orjson.dumps(self.time, option=orjson.OPT_UTC_Z)
             self._written = (
                 event_id + b"]]",
-                _event_part(event_id, moment, orjson.dumps(event_hunt(self.module, self.id))),
+                _event_run(event_id, moment, orjson.dumps(event_hunt(self.module, self.id))),
             )
         return self._written
 
