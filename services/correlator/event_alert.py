@@ -47,8 +47,8 @@ class AlertTemplate:
         # and last seen, event ids, hunt: AlertedEvent's) + the enrichment's run up to `"ends_at":` + its value + `}`.
         write = self._prototype.__pydantic_serializer__.to_json
         self._rule_run = b'",' + write(self._prototype, include={"rule", "group", "count"})[1:-1]
-        enrichment = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})
-        self._enrichment_run = enrichment[1:-1] + b',"ends_at":'
+        enriched = write(self._prototype, include={"severity", "risk_score", "attack", "asset"})
+        self._enrichment_run = enriched[1:-1] + b',"ends_at":'
         # Checked once per rule against pydantic itself: a field added to Alert (or moved) turns
         # the template off, and the rule's alerts are written by pydantic, never written wrong.
         self.prepared = True  # whether the rule's records are written from the template (else pydantic writes them)
