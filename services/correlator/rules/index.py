@@ -17,8 +17,9 @@ Both are remembered by logsource (a `Route`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
+from operator import itemgetter
 from typing import Any
 
 import ahocorasick
@@ -31,9 +32,12 @@ from services.shared.projection import Projection
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
 _Found = dict[int, CompiledRule]  # candidates by rule position
+_Remembered = dict[tuple[Any, ...], tuple[CompiledRule, ...]]  # candidates by plan and field values
 _NO_RULES: _Found = {}  # what a key no rule wants gives (never written to)
 _MAX_REMEMBERED_LOGSOURCES = 1024
 _MAX_MERGED_PLANS = 1024
+_MAX_REMEMBERED_VALUES = 4096  # combinations of field values whose candidates the plans of an index remember
+_MAX_REMEMBERED_TEXT = 256  # characters of a text value kept as part of such a combination
 
 
 class _Group:
@@ -53,11 +57,18 @@ class _Plan:
     An event reaches up to 8 groups, and walking each group's tables read the same fields again
     and ran one automaton per group and field. Merged, a field is one entry: its values, its
     numbers, and one automaton over every group's literals, which gives the rules themselves.
+
+    Without an automaton, what the plan finds is a function of the values of its few fields, and
+    most events repeat a handful of them (a verb, a resource, a status code): the answer, sorted,
+    is remembered by those values, so a repeated combination costs one dict lookup instead of
+    folding, looking up and merging each field and sorting the rules. Free text (a field matched
+    by substring) seldom repeats, so a plan with an automaton remembers nothing. The plans of an
+    index share what they remember (`remembered`, keyed by plan and values), and its bound.
     """
 
-    __slots__ = ("always", "fields")
+    __slots__ = ("_read", "_remembered", "always", "fields", "names")
 
-    def __init__(self, groups: list[_Group]) -> None:
+    def __init__(self, groups: list[_Group], remembered: _Remembered) -> None:
         self.always: _Found = dict(sorted(pair for group in groups for pair in group.always))
         by_value = _merged(group.by_value for group in groups)
         by_number = _merged(group.by_number for group in groups)
@@ -72,11 +83,41 @@ class _Plan:
             )
             for name in {**by_value, **by_number, **by_substring}  # in a fixed order: the tables' own
         ]
+        self.names = [name for name, *_ in self.fields]
+        # The fields' values in one call, the subscripts (`reader[name]`, resolving a name at its first read) done in C.
+        self._read = itemgetter(*self.names) if self.names else None
+        self._remembered = None if by_substring else remembered
 
-    def collect(self, reader: FieldReader, found: _Found) -> None:
-        """Adds to `found` the rules of these groups whose requirements the event's fields meet."""
-        for name, folds, by_value, by_number, automaton in self.fields:
-            value = reader[name]  # a dict subscript: the field resolved once
+    def candidates(self, reader: FieldReader) -> tuple[CompiledRule, ...]:
+        """The rules of these groups whose requirements the event's fields meet, each once, in rule order."""
+        # Every field is read, in order, remembered or not: a read may dead-letter the event.
+        values = self._read(reader) if self._read is not None else ()
+        if len(self.names) == 1:
+            values = (values,)
+        remembered = self._remembered
+        # The values' classes are part of the key, as True == 1 == 1.0 and the three find different rules;
+        # floats are never remembered, as 0.0 == -0.0 and their texts differ.
+        classes = tuple(map(type, values))
+        if remembered is None or float in classes:
+            return _in_order(self.found(values))
+        key = (self, values, classes)
+        try:
+            rules = remembered.get(key)
+        except TypeError:  # a list or an object: not remembered
+            return _in_order(self.found(values))
+        if rules is None:
+            rules = _in_order(self.found(values))
+            # Bounded: senders choose the values. Long texts are not kept, however few.
+            if all(len(value) <= _MAX_REMEMBERED_TEXT for value in values if value.__class__ is str):
+                if len(remembered) >= _MAX_REMEMBERED_VALUES:
+                    remembered.clear()
+                remembered[key] = rules
+        return rules
+
+    def found(self, values: Sequence[Any]) -> _Found:
+        """The rules found for the values of the plan's fields (in the order of `names`), by position."""
+        found = dict(self.always)
+        for (_, folds, by_value, by_number, automaton), value in zip(self.fields, values, strict=True):
             if value is None:
                 continue
             texts: list[str] | tuple[str, ...] = ()
@@ -95,6 +136,7 @@ class _Plan:
                 for text in texts:
                     for _, rules in automaton.iter(text):
                         found.update(rules)
+        return found
 
 
 class Route:
@@ -106,15 +148,21 @@ class Route:
         self.plans = plans  # one, but past the bounds on what is remembered
         self.projection = projection
 
-    def candidates(self, reader: FieldReader) -> list[CompiledRule]:
+    def candidates(self, reader: FieldReader) -> Sequence[CompiledRule]:
         """Rules that may match, each once, in rule order (so results do not depend on the index)."""
+        plans = self.plans
+        if len(plans) == 1:
+            return plans[0].candidates(reader)
         found: _Found = {}
-        for plan in self.plans:
-            found.update(plan.always)
-            plan.collect(reader, found)
-        if len(found) < 2:
-            return list(found.values())
-        return [found[position] for position in sorted(found)]
+        for plan in plans:
+            found.update(plan.found([reader[name] for name in plan.names]))
+        return _in_order(found)
+
+
+def _in_order(found: _Found) -> tuple[CompiledRule, ...]:
+    if len(found) < 2:
+        return tuple(found.values())
+    return tuple([found[position] for position in sorted(found)])
 
 
 class RuleIndex:
@@ -132,7 +180,8 @@ class RuleIndex:
                 table = {"eq": group.by_value, "num": group.by_number, "sub": group.by_substring}[kind]
                 table[field_name][key].append((position, rule))  # type: ignore[index]
         # Each group alone, for the logsources past the bounds below: looked up one after the other, as before merging.
-        self._plan_of: dict[_LogSourceKey, _Plan] = {key: _Plan([group]) for key, group in self._groups.items()}
+        self._remembered: _Remembered = {}
+        self._plan_of = {key: _Plan([group], self._remembered) for key, group in self._groups.items()}
         self._merged: dict[tuple[_LogSourceKey, ...], list[_Plan]] = {}  # logsources reaching the same groups share one
         self._routes: dict[_LogSourceKey, Route] = {}
         self._projections: dict[frozenset[str], Projection | None] = {}  # logsources reading the same paths share one
@@ -163,7 +212,7 @@ class RuleIndex:
         if plans is None:
             if len(self._merged) >= _MAX_MERGED_PLANS:  # bounded by the rules' logsources, yet a set may name many
                 return [self._plan_of[k] for k in groups]
-            plans = self._merged[groups] = [_Plan([self._groups[k] for k in groups])]
+            plans = self._merged[groups] = [_Plan([self._groups[k] for k in groups], self._remembered)]
         return plans
 
     def projection(self, logsource: EnvelopeLogSource) -> Projection | None:
@@ -174,7 +223,7 @@ class RuleIndex:
         """
         return self.route(logsource).projection
 
-    def candidates(self, logsource: EnvelopeLogSource, reader: FieldReader) -> list[CompiledRule]:
+    def candidates(self, logsource: EnvelopeLogSource, reader: FieldReader) -> Sequence[CompiledRule]:
         """Rules that may match, each once, in rule order (so results do not depend on the index)."""
         return self.route(logsource).candidates(reader)
 

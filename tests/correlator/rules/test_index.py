@@ -180,3 +180,57 @@ def test_merged_plans_find_what_each_group_alone_promises(
     past_bound = RuleIndex(rules)  # type: ignore[arg-type]
     with patch("services.correlator.rules.index._MAX_REMEMBERED_LOGSOURCES", 0):
         assert [r.number for r in past_bound.candidates(envelope.logsource, FieldReader(envelope))] == expected
+
+
+_ALIKE = st.sampled_from([1, 1.0, True, "1", "true", 0, 0.0, -0.0, False, "-0.0", "0.0", None, [1], [], "Ab", "ab"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    drawn=st.lists(_RULE, min_size=1, max_size=12),
+    logsource=st.builds(LogSource, product=_PRODUCTS, service=_SERVICES, category=_CATEGORIES),
+    raws=st.lists(st.dictionaries(_FIELDS, st.one_of(_VALUES, _ALIKE), max_size=3), min_size=2, max_size=8),
+)
+def test_remembered_candidates_are_those_of_the_event_at_hand(
+    drawn: list[tuple[LogSource, Any]], logsource: LogSource, raws: list[dict[str, Any]]
+) -> None:
+    """Events one after the other through one index each get their own candidates, values equal in Python or not.
+
+    The index remembers candidates by the values of the fields it reads: 1, 1.0, True and "1" are
+    different events to it, as are 0.0 and -0.0, and a repeated event gets what it got the first time.
+    """
+    rules = [_Rule(n, source, keys) for n, (source, keys) in enumerate(drawn)]
+    index = RuleIndex(rules)  # type: ignore[arg-type]
+    for raw in raws + raws:
+        envelope = Envelope.of(Event(id="e", time=T0, ingested=T0, raw=raw, logsource=logsource))
+        expected = [r.number for r in rules if _may_match(r, FieldReader(envelope), logsource)]
+        assert [r.number for r in index.candidates(envelope.logsource, FieldReader(envelope))] == expected
+
+
+def test_what_the_index_remembers_is_bounded(tmp_path: Path) -> None:
+    """Senders choose the values: past the bound, what was remembered is dropped, and long texts are never kept."""
+    index = _rules(tmp_path, "  sel: {user: root}\n  condition: sel")
+    with patch("services.correlator.rules.index._MAX_REMEMBERED_VALUES", 3):
+        for n in range(10):
+            assert _candidates(index, {"user": f"u{n}"}) == []
+            assert len(index._remembered) <= 3
+    index._remembered.clear()
+    assert _candidates(index, {"user": "root" + " " * 1000}) == []
+    assert _candidates(index, {"user": "ROOT"}) == ["Rule 0"]
+    assert len(index._remembered) == 1
+
+
+def test_values_equal_in_python_are_told_apart_by_what_the_index_remembers(tmp_path: Path) -> None:
+    """True == 1 == 1.0 and 0.0 == -0.0 in Python, yet each finds its own rules, whichever came first."""
+    index = _rules(
+        tmp_path,
+        "  sel: {f: 'true'}\n  condition: sel",
+        "  sel: {f: 1}\n  condition: sel",
+        "  sel: {f: '1.0'}\n  condition: sel",
+        "  sel: {f: '-0.0'}\n  condition: sel",
+        "  sel: {f: '0.0'}\n  condition: sel",
+    )
+    values: list[Any] = [True, 1, 1.0, "1", -0.0, 0.0, "0.0"]
+    for value in values + values[::-1]:
+        alone = RuleIndex(index.rules)
+        assert _candidates(index, {"f": value}) == _candidates(alone, {"f": value}), value
