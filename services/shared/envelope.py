@@ -205,18 +205,21 @@ class FieldReader(dict[str, Any]):
     them apart. Resolving may decode `raw` and raise InvalidEnvelope, from the subscript too.
     """
 
-    __slots__ = ("_envelope", "_nulls", "_payload", "_projected", "_projection")
+    __slots__ = ("_direct", "_envelope", "_nulls", "_payload", "_projected", "_projection")
 
-    def __init__(self, envelope: Envelope, projection: Projection | None = None) -> None:
+    def __init__(self, envelope: Envelope, projection: RawProjection | None = None) -> None:
         self._envelope = envelope
         self._nulls: frozenset[str] = frozenset()  # the names read that hold JSON null (seldom any)
         self._payload: Any = _UNSEEN
         # The raw paths the rules of the event's logsource read (`projection_of`): decoded alone, the rest skipped.
         self._projection = projection
         self._projected: Any = _UNSEEN
+        self._direct = projection.direct if projection is not None else _NO_READERS
 
     def __missing__(self, name: str) -> Any:
-        found = self._lookup(name)
+        read = self._direct.get(name)
+        # Most names are raw paths no ECS set answers: once the projection is decoded, read without `_lookup`.
+        found = read(self._projected) if read is not None and self._projected is not _UNSEEN else self._lookup(name)
         if found is _MISSING:
             found = None
         elif found is None:  # JSON null is a value, which `has` must tell from a missing field
@@ -273,14 +276,30 @@ def raw_paths(names: Iterable[str]) -> frozenset[str]:
     return frozenset(name for name in names if name != "id" and name.partition(".")[0] != "labels")
 
 
-def projection_of(names: Iterable[str]) -> Projection | None:
+class RawProjection(Projection):
+    """The projection of `raw` a reader decodes, with the readers of its paths no ECS field set answers first."""
+
+    __slots__ = ("direct",)
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        super().__init__(paths)
+        # An ECS name reads the envelope first and raw only when the source left it out (`_lookup`).
+        self.direct = {path: read for path, read in self.readers.items() if _head(path) not in ECS_FIELD_SETS}
+
+
+def projection_of(names: Iterable[str]) -> RawProjection | None:
     """The projection reading the raw paths among `names`, or None when they hold none."""
-    projection = Projection(raw_paths(names))
+    projection = RawProjection(raw_paths(names))
     return projection if projection.paths else None
+
+
+def _head(name: str) -> str:
+    return name.partition(".")[0]
 
 
 _MISSING = MISSING
 _UNSEEN = object()
+_NO_READERS: dict[str, Any] = {}  # a reader without a projection (never written to)
 
 
 def _ecs_value(top: Any, head: str, rest: str, name: str) -> Any:

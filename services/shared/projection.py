@@ -148,6 +148,10 @@ class _Node:
 
         if len(steps) == 2:  # `a.b`: the key `a.b` (seldom there), else `b` in `a`
             (whole, _), (head, then) = steps
+            # `b` read in `a` here, without calling its reader, when `a` is an object as most events have it.
+            first, rest = _splits(path)[0]
+            inner = self.children.get(first)
+            inner_type, inner_key = (inner.type, inner.attribute[rest]) if inner else (None, "")
 
             def read_pair(value: Any) -> Any:
                 if type(value) is not struct:
@@ -155,6 +159,8 @@ class _Node:
                 found = getattr(value, whole)
                 if found is MISSING:
                     found = getattr(value, head)
+                    if type(found) is inner_type:
+                        return getattr(found, inner_key)
                     return found if found is MISSING or then is None else then(found)
                 return found
 

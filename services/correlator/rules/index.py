@@ -26,8 +26,7 @@ import ahocorasick
 
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.values import as_number
-from services.shared.envelope import EnvelopeLogSource, FieldReader, projection_of
-from services.shared.projection import Projection
+from services.shared.envelope import EnvelopeLogSource, FieldReader, RawProjection, projection_of
 
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
@@ -144,7 +143,7 @@ class Route:
 
     __slots__ = ("plans", "projection")
 
-    def __init__(self, plans: list[_Plan], projection: Projection | None) -> None:
+    def __init__(self, plans: list[_Plan], projection: RawProjection | None) -> None:
         self.plans = plans  # one, but past the bounds on what is remembered
         self.projection = projection
 
@@ -184,7 +183,8 @@ class RuleIndex:
         self._plan_of = {key: _Plan([group], self._remembered) for key, group in self._groups.items()}
         self._merged: dict[tuple[_LogSourceKey, ...], list[_Plan]] = {}  # logsources reaching the same groups share one
         self._routes: dict[_LogSourceKey, Route] = {}
-        self._projections: dict[frozenset[str], Projection | None] = {}  # logsources reading the same paths share one
+        # Logsources reading the same paths share one projection.
+        self._projections: dict[frozenset[str], RawProjection | None] = {}
 
     def route(self, logsource: EnvelopeLogSource) -> Route:
         """The route of an event of this logsource; made at the logsource's first event and remembered.
@@ -215,7 +215,7 @@ class RuleIndex:
             plans = self._merged[groups] = [_Plan([self._groups[k] for k in groups], self._remembered)]
         return plans
 
-    def projection(self, logsource: EnvelopeLogSource) -> Projection | None:
+    def projection(self, logsource: EnvelopeLogSource) -> RawProjection | None:
         """What to decode of `raw` for an event of this logsource: the raw paths its candidate rules may read.
 
         None past the bound on remembered logsources (the reader decodes the full payload, as for
