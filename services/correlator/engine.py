@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -23,6 +24,7 @@ from services.correlator.metrics import (
     RULE_SECONDS,
 )
 from services.correlator.rules.compiler import CompiledRule
+from services.correlator.rules.correlation import CorrelationRule
 from services.correlator.ruleset import RuleSet
 from services.correlator.suppression import Suppressor, alerts_counter
 from services.shared.alert import Alert, RuleRef, Scalar
@@ -55,6 +57,7 @@ class DetectionEngine:
         self._templates: dict[str, AlertTemplate] = {}  # by rule id, see _template
         self._enricher = enricher or Enricher()
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
+        self._suppressing = _suppresses(suppress_seconds, rules)
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
         self._raised: dict[str, int] = defaultdict(int)  # alerts by rule level, for siem_alerts_total
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
@@ -68,12 +71,12 @@ class DetectionEngine:
         result = Detection()
         self._evaluated += 1
         # Timing every evaluation would cost more than many rules do: one event in TIMING_SAMPLE is timed.
-        timed = self._evaluated % TIMING_SAMPLE == 0
+        if self._evaluated % TIMING_SAMPLE == 0:
+            self._evaluate_timed(route.candidates(reader), event, reader, result)
+            return result
         stats = self._stats
         # One loop, no call per candidate: with the index in front, this is most of what a rule costs.
         for rule in route.candidates(reader):
-            counts = stats[rule.ref.id]
-            started = time.perf_counter() if timed else 0.0
             try:
                 matched = rule.matches(reader)
             except InvalidEnvelope:  # the event's raw JSON, read for this rule, cannot be: not the rule's fault
@@ -81,14 +84,35 @@ class DetectionEngine:
             except Exception as exc:  # one broken rule must not stop the others
                 self._failed(rule, event, exc)
                 matched = False
+            counts = stats[rule.ref.id]
             counts[0] += 1
-            if timed:
-                counts[2] += (time.perf_counter() - started) * TIMING_SAMPLE  # stands for the events not timed
             if matched:
                 counts[1] += 1
                 result.matches.append(rule.ref)
                 self._emit(rule, event, reader, result)
         return result
+
+    def _evaluate_timed(
+        self, candidates: Sequence[CompiledRule], event: Envelope, reader: FieldReader, result: Detection
+    ) -> None:
+        """`evaluate`'s loop, each rule timed: its time stands for the TIMING_SAMPLE events of which one is timed."""
+        stats = self._stats
+        for rule in candidates:
+            started = time.perf_counter()
+            try:
+                matched = rule.matches(reader)
+            except InvalidEnvelope:
+                raise
+            except Exception as exc:
+                self._failed(rule, event, exc)
+                matched = False
+            counts = stats[rule.ref.id]
+            counts[0] += 1
+            counts[2] += (time.perf_counter() - started) * TIMING_SAMPLE
+            if matched:
+                counts[1] += 1
+                result.matches.append(rule.ref)
+                self._emit(rule, event, reader, result)
 
     @staticmethod
     def _failed(rule: CompiledRule, event: Envelope, exc: Exception) -> None:
@@ -97,14 +121,32 @@ class DetectionEngine:
         log.error("rule_failed", rule_id=rule.ref.id, event_id=event.id, error=type(exc).__name__)
 
     def _emit(self, rule: CompiledRule, event: Envelope, reader: FieldReader, result: Detection) -> None:
-        if self.emit_silenced or rule.ref.id not in self.rules.silenced:
-            admitted, quiet_until = self._suppressor.decide(rule.ref, {}, event.time)
+        ref = rule.ref
+        if self.emit_silenced or ref.id not in self.rules.silenced:
+            # Without suppression configured (the default) every alert is admitted, and nothing is remembered.
+            admitted, quiet_until = self._suppressor.decide(ref, {}, event.time) if self._suppressing else _ADMITTED
             if admitted:
-                self._raised[rule.ref.level] += 1
+                self._raised[ref.level] += 1
                 if result.alerted is None:
                     result.alerted = AlertedEvent(event.id, event.time, event.module)
-                result.raised.append(EventAlert(self._template(rule.ref), result.alerted, quiet_until))
-        for correlation in self.rules.feeds.get(rule.ref.id, ()):
+                template = self._templates.get(ref.id)
+                if template is None or template.rule is not ref:
+                    template = self._template(ref)
+                result.raised.append(EventAlert(template, result.alerted, quiet_until))
+        feeds = self.rules.feeds.get(ref.id)
+        if feeds:
+            self._hit(rule, feeds, event, reader, result)
+
+    def _hit(
+        self,
+        rule: CompiledRule,
+        feeds: Sequence[CorrelationRule],
+        event: Envelope,
+        reader: FieldReader,
+        result: Detection,
+    ) -> None:
+        """A hit for each correlation the matched rule feeds, with that correlation's group-by values."""
+        for correlation in feeds:
             group: dict[str, Scalar] = {}
             for name in correlation.group_by:
                 group[name] = _scalar(reader.get(correlation.group_field(name, rule.ref.id)))
@@ -131,14 +173,13 @@ class DetectionEngine:
         Every value in it is validated already (the compiled rule, the enrichment that follows
         from it), so none is validated again.
         """
-        template = self._templates.get(ref.id)
-        if template is None or template.rule is not ref:
-            template = self._templates[ref.id] = AlertTemplate(ref, self._enricher.enrichment(ref, {}))
+        template = self._templates[ref.id] = AlertTemplate(ref, self._enricher.enrichment(ref, {}))
         return template
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a reloaded rule set; one reference assignment, so no event sees half of each."""
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
+        self._suppressing = _suppresses(self._suppressor.default_seconds, rules)
         self._templates = {}
         self.rules = rules
 
@@ -153,6 +194,14 @@ class DetectionEngine:
                 RULE_MATCHES.labels(rule_id).inc(matches)
             RULE_SECONDS.labels(rule_id).inc(seconds)
         self._stats.clear()
+
+
+def _suppresses(default_seconds: float, rules: RuleSet) -> bool:
+    """Whether any rule's alerts may be suppressed (`Suppressor.decide` admits every alert of a rule with no period)."""
+    return default_seconds > 0 or any(seconds > 0 for seconds in rules.suppress_seconds.values())
+
+
+_ADMITTED: tuple[bool, None] = (True, None)
 
 
 def _scalar(value: object) -> Scalar:
