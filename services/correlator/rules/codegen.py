@@ -93,7 +93,22 @@ def compiled(node: Node) -> Predicate:
     function: Predicate = factory(**writer.constants)
     legend = "".join(f"#   {name} = {label}\n" for name, label in writer.labels.items())
     function.__doc__ = f"{source}# where\n{legend}"
+    function.__dict__[_PURE_IN] = frozenset(writer.fields) if writer.pure else None
     return function
+
+
+def pure_in(predicate: object) -> frozenset[str] | None:
+    """The fields whose values alone decide the condition's answer, or None when something else may.
+
+    A condition qualifies when it reads fields only by subscript (`reader[name]`: null and missing
+    alike) and tests them only with the value tests written out inline (strings, a regex, a number),
+    whose full test, for the other classes of value, looks at the value alone: no `exists` (which
+    tells null from missing), no `fieldref` or other test handed the reader, no nested function.
+    Given equal values of those fields (of equal classes), it gives the same answer, so the rule
+    index may decide it once for a combination of values (rules/index.py).
+    """
+    found: frozenset[str] | None = getattr(predicate, "__dict__", {}).get(_PURE_IN)
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
@@ -118,7 +133,8 @@ class _Writer:
     def __init__(self) -> None:
         self.constants: dict[str, Any] = {}
         self.labels: dict[str, str] = {}
-        self._fields: dict[str, int] = {}  # field name -> number of its local `v<n>` and constant `_f<n>`
+        self.fields: dict[str, int] = {}  # field name -> number of its local `v<n>` and constant `_f<n>`
+        self.pure = True  # see `pure_in`: cleared by anything but a subscript and an inline value test
 
     def constant(self, prefix: str, value: Any, label: str) -> str:
         name = f"_{prefix}{len(self.constants)}"
@@ -129,6 +145,7 @@ class _Writer:
     def expr(self, node: Node, bound: frozenset[str], depth: int) -> tuple[str, frozenset[str]]:
         """Source for `node`, given the fields whose locals are set on every path here; and those set after it."""
         if depth > MAX_DEPTH:
+            self.pure = False
             inner = compiled(node)
             return f"{self.constant('p', inner, 'a nested condition, its listing is its __doc__')}(reader)", bound
         if isinstance(node, All | AnyOf):
@@ -148,16 +165,17 @@ class _Writer:
             code, after = self.expr(node.part, bound, depth + 1)
             return f"(not {code})", after
         if isinstance(node, Exists):
+            self.pure = False
             name = self._field_constant(node.field)
             return f"(reader.has({name}) is {bool(node.wanted)})", bound
         return self._test(node, bound)
 
     def _field_constant(self, field: str) -> str:
-        if field not in self._fields:
-            self._fields[field] = len(self.constants)
+        if field not in self.fields:
+            self.fields[field] = len(self.constants)
             self.constants[f"_f{len(self.constants)}"] = field
-            self.labels[f"_f{self._fields[field]}"] = repr(field)
-        return f"_f{self._fields[field]}"
+            self.labels[f"_f{self.fields[field]}"] = repr(field)
+        return f"_f{self.fields[field]}"
 
     def _test(self, node: Test, bound: frozenset[str]) -> tuple[str, frozenset[str]]:
         constant = self._field_constant(node.field)
@@ -165,6 +183,8 @@ class _Writer:
         read = local if node.field in bound else f"({local} := reader[{constant}])"
         after = bound | {node.field}
         inline = self._inline(node, local)
+        if inline is None:
+            self.pure = False
         if inline is None and not node.each:
             return f"{self.constant('t', node.test, node.label)}({read}, reader)", after
         other = self.constant("t", _each(node.test) if node.each else node.test, node.label)
@@ -202,6 +222,7 @@ class _Writer:
         return self.constant("s", getattr(pattern, method), label)
 
 
+_PURE_IN = "pure_in"  # where a generated function keeps `pure_in`'s answer
 _IS_STR = "{read}.__class__ is str"
 _IS_NUMBER = "{read}.__class__ in _numbers"
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import ahocorasick
 
+from services.correlator.rules.codegen import Predicate, pure_in
 from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.values import as_number
 from services.shared.envelope import EnvelopeLogSource, FieldReader, RawProjection, projection_of
@@ -65,7 +66,7 @@ class _Plan:
     index share what they remember (`remembered`, keyed by plan and values), and its bound.
     """
 
-    __slots__ = ("_read", "_remembered", "always", "fields", "names")
+    __slots__ = ("_decided", "_read", "_remembered", "always", "fields", "names")
 
     def __init__(self, groups: list[_Group], remembered: _Remembered) -> None:
         self.always: _Found = dict(sorted(pair for group in groups for pair in group.always))
@@ -86,6 +87,17 @@ class _Plan:
         # The fields' values in one call, the subscripts (`reader[name]`, resolving a name at its first read) done in C.
         self._read = itemgetter(*self.names) if self.names else None
         self._remembered = None if by_substring else remembered
+        # The conditions these fields' values alone decide (codegen.pure_in): decided once for a remembered
+        # combination, so a rule whose answer is known to be no is not among its candidates.
+        rules = dict(self.always)
+        for table in (*by_value.values(), *by_number.values()):
+            for found in table.values():
+                rules.update(found)
+        self._decided = {
+            position: rule.matches
+            for position, rule in rules.items()
+            if (fields := pure_in(getattr(rule, "matches", None))) is not None and fields <= set(self.names)
+        }
 
     def candidates(self, reader: FieldReader) -> tuple[CompiledRule, ...]:
         """The rules of these groups whose requirements the event's fields meet, each once, in rule order."""
@@ -105,7 +117,11 @@ class _Plan:
         except TypeError:  # a list or an object: not remembered
             return _in_order(self.found(values))
         if rules is None:
-            rules = _in_order(self.found(values))
+            found = self.found(values)
+            for position in self._decided.keys() & found.keys():
+                if _no(self._decided[position], reader):
+                    del found[position]
+            rules = _in_order(found)
             # Bounded: senders choose the values. Long texts are not kept, however few.
             if all(len(value) <= _MAX_REMEMBERED_TEXT for value in values if value.__class__ is str):
                 if len(remembered) >= _MAX_REMEMBERED_VALUES:
@@ -156,6 +172,14 @@ class Route:
         for plan in plans:
             found.update(plan.found([reader[name] for name in plan.names]))
         return _in_order(found)
+
+
+def _no(condition: Predicate, reader: FieldReader) -> bool:
+    """Whether the condition is false for the event; a condition that raises is left to the engine, which reports it."""
+    try:
+        return not condition(reader)
+    except Exception:  # noqa: BLE001  # the engine tries the rule again, isolates and counts the failure
+        return False
 
 
 def _in_order(found: _Found) -> tuple[CompiledRule, ...]:

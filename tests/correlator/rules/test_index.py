@@ -234,3 +234,17 @@ def test_values_equal_in_python_are_told_apart_by_what_the_index_remembers(tmp_p
     for value in values + values[::-1]:
         alone = RuleIndex(index.rules)
         assert _candidates(index, {"f": value}) == _candidates(alone, {"f": value}), value
+
+
+def test_a_rule_its_indexed_fields_decide_is_not_a_candidate_where_they_say_no(tmp_path: Path) -> None:
+    """A condition reading only fields the plan reads (codegen.pure_in) is decided with the remembered candidates."""
+    index = _rules(
+        tmp_path,
+        "  sel: {user: root}\n  condition: sel",
+        "  sel: {user: [root, admin], shell: bash}\n  condition: sel",  # indexed by shell, decided by user too
+        "  sel: {shell: bash, cmd|contains: wget}\n  condition: sel",  # reads cmd, which the plan does not
+    )
+    assert _candidates(index, {"user": "alice", "shell": "bash"}) == ["Rule 2"]
+    assert _candidates(index, {"user": "alice", "shell": "bash"}) == ["Rule 2"]  # as remembered
+    assert _candidates(index, {"user": "ADMIN", "shell": "bash"}) == ["Rule 1", "Rule 2"]
+    assert _candidates(index, {"user": "root", "shell": "bash"}) == ["Rule 0", "Rule 1", "Rule 2"]
