@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -34,6 +35,7 @@ from services.shared.metrics import ERRORS
 log = structlog.get_logger()
 
 TIMING_SAMPLE = 16  # siem_rule_evaluation_seconds_total is estimated from one event in this many
+_MAX_TRIED = 1024  # candidates lists whose evaluations are counted together before being added up
 
 
 @dataclass
@@ -59,6 +61,7 @@ class DetectionEngine:
         self._suppressor = Suppressor(suppress_seconds, rules.suppress_seconds)
         self._suppressing = _suppresses(suppress_seconds, rules)
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
+        self._tried: dict[int, list[Any]] = {}  # events by candidates list (by its id): [list, events]
         self._raised: dict[str, int] = defaultdict(int)  # alerts by rule level, for siem_alerts_total
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
         self._evaluated = 0
@@ -75,22 +78,55 @@ class DetectionEngine:
             self._evaluate_timed(route.candidates(reader), event, reader, result)
             return result
         stats = self._stats
+        candidates = route.candidates(reader)
         # One loop, no call per candidate: with the index in front, this is most of what a rule costs.
-        for rule in route.candidates(reader):
+        for rule in candidates:
             try:
                 matched = rule.matches(reader)
             except InvalidEnvelope:  # the event's raw JSON, read for this rule, cannot be: not the rule's fault
+                self._count_tried(candidates, rule, itself=False)
                 raise
             except Exception as exc:  # one broken rule must not stop the others
                 self._failed(rule, event, exc)
                 matched = False
-            counts = stats[rule.ref.id]
-            counts[0] += 1
             if matched:
-                counts[1] += 1
+                stats[rule.ref.id][1] += 1
                 result.matches.append(rule.ref)
-                self._emit(rule, event, reader, result)
+                try:
+                    self._emit(rule, event, reader, result)
+                except InvalidEnvelope:  # a correlation's group-by value, read from raw
+                    self._count_tried(candidates, rule, itself=True)
+                    raise
+        if candidates:
+            # Evaluations are counted by candidates list: a remembered combination hands the same tuple.
+            tried = self._tried.get(id(candidates))
+            if tried is not None:
+                tried[1] += 1
+            else:
+                self._tried_anew(candidates)
         return result
+
+    def _tried_anew(self, candidates: Sequence[CompiledRule]) -> None:
+        if len(self._tried) >= _MAX_TRIED:  # lists the index made for one event only, seldom as many in a batch
+            self._count_evaluations()
+        self._tried[id(candidates)] = [candidates, 1]  # holding the list keeps its id from being reused
+
+    def _count_tried(self, candidates: Sequence[CompiledRule], rule: CompiledRule, *, itself: bool) -> None:
+        """An event given up at `rule`: the rules tried before it are counted one by one, and it too if `itself`."""
+        for tried in candidates:
+            if tried is rule and not itself:
+                return
+            self._stats[tried.ref.id][0] += 1
+            if tried is rule:
+                return
+
+    def _count_evaluations(self) -> None:
+        """Evaluations counted by candidates list, added to each rule's."""
+        stats = self._stats
+        for candidates, events in self._tried.values():
+            for rule in candidates:
+                stats[rule.ref.id][0] += events
+        self._tried.clear()
 
     def _evaluate_timed(
         self, candidates: Sequence[CompiledRule], event: Envelope, reader: FieldReader, result: Detection
@@ -188,6 +224,7 @@ class DetectionEngine:
         for level, raised in self._raised.items():
             alerts_counter(level).inc(raised)
         self._raised.clear()
+        self._count_evaluations()
         for rule_id, (evaluations, matches, seconds) in self._stats.items():
             RULE_EVALUATIONS.labels(rule_id).inc(evaluations)
             if matches:

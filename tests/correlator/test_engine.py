@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 
 from services.correlator.engine import DetectionEngine
@@ -13,7 +14,7 @@ from services.correlator.rules.compiler import CompiledRule
 from services.correlator.rules.loader import LoadedRules
 from services.correlator.ruleset import RuleSet
 from services.shared.alert import Alert, RuleRef, alert_id
-from services.shared.envelope import Envelope, FieldReader
+from services.shared.envelope import Envelope, FieldReader, InvalidEnvelope, decode
 from services.shared.event import Event, LogSource
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
@@ -120,3 +121,43 @@ def test_alerts_after_a_reload_carry_the_reloaded_rule() -> None:
     )
     [alert] = engine.evaluate(Envelope.of(_event())).alerts
     assert alert.rule is new_ref and (alert.severity, alert.risk_score) == ("high", 73)
+
+
+def _counted(rule_id: str) -> tuple[float, float]:
+    labels = {"rule_id": rule_id}
+    return (
+        REGISTRY.get_sample_value("siem_rule_evaluations_total", labels) or 0.0,
+        REGISTRY.get_sample_value("siem_rule_matches_total", labels) or 0.0,
+    )
+
+
+def test_evaluations_are_those_of_each_rule_tried_timed_untimed_or_given_up() -> None:
+    """Every rule tried on an event counts one evaluation, however the engine adds them up.
+
+    An event given up at a field that cannot be read counts the rules tried before, not that rule nor the ones after.
+    """
+
+    def reads_raw(reader: FieldReader) -> bool:
+        return reader["size"] is not None
+
+    engine = _engine(
+        _hand_rule("tally-a", lambda _: True),
+        _hand_rule("tally-raw", reads_raw),
+        _hand_rule("tally-c", lambda _: False),
+    )
+    before = {rule_id: _counted(rule_id) for rule_id in ("tally-a", "tally-raw", "tally-c")}
+    for n in range(40):  # across timed and untimed events, and past one flush
+        engine.evaluate(Envelope.of(_event({"size": n})))
+        if n == 20:
+            engine.flush_metrics()
+    unreadable = decode(
+        b'{"id":"e2","time":"2026-11-26T06:00:00Z","ingested":"2026-11-26T06:00:00Z",'
+        b'"logsource":{"product":"linux"},"raw":{"size":1e999}}'
+    )
+    with pytest.raises(InvalidEnvelope):
+        engine.evaluate(unreadable)
+    engine.flush_metrics()
+    after = {rule_id: _counted(rule_id) for rule_id in before}
+    assert after["tally-a"] == (before["tally-a"][0] + 41, before["tally-a"][1] + 41)
+    assert after["tally-raw"] == (before["tally-raw"][0] + 40, before["tally-raw"][1] + 40)
+    assert after["tally-c"] == (before["tally-c"][0] + 40, before["tally-c"][1])
