@@ -23,6 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 import ahocorasick
+import orjson
 
 from services.correlator.rules.codegen import Predicate, pure_in
 from services.correlator.rules.compiler import CompiledRule
@@ -32,12 +33,12 @@ from services.shared.envelope import EnvelopeLogSource, FieldReader, RawProjecti
 _LogSourceKey = tuple[str | None, str | None, str | None]
 _Indexed = tuple[int, CompiledRule]
 _Found = dict[int, CompiledRule]  # candidates by rule position
-_Remembered = dict[tuple[Any, ...], tuple[CompiledRule, ...]]  # candidates by plan and field values
+_Remembered = dict[tuple["_Plan", bytes], tuple[CompiledRule, ...]]  # candidates by plan and field values (JSON)
 _NO_RULES: _Found = {}  # what a key no rule wants gives (never written to)
 _MAX_REMEMBERED_LOGSOURCES = 1024
 _MAX_MERGED_PLANS = 1024
 _MAX_REMEMBERED_VALUES = 4096  # combinations of field values whose candidates the plans of an index remember
-_MAX_REMEMBERED_TEXT = 256  # characters of a text value kept as part of such a combination
+_MAX_REMEMBERED_KEY = 1024  # bytes of such a combination written as JSON: long texts are not kept
 
 
 class _Group:
@@ -106,24 +107,23 @@ class _Plan:
         if len(self.names) == 1:
             values = (values,)
         remembered = self._remembered
-        # The values' classes are part of the key, as True == 1 == 1.0 and the three find different rules;
-        # floats are never remembered, as 0.0 == -0.0 and their texts differ.
-        classes = tuple(map(type, values))
-        if remembered is None or float in classes:
+        if remembered is None:
             return _in_order(self.found(values))
-        key = (self, values, classes)
+        # Keyed by the values as JSON, which tells apart what Python holds equal and the index does not
+        # (True, 1 and 1.0 find different rules; 0.0 and -0.0 are written differently). JSON has neither
+        # NaN nor infinity (orjson would write them as null): msgspec refuses both when it decodes an event.
         try:
-            rules = remembered.get(key)
-        except TypeError:  # a list or an object: not remembered
+            key = (self, orjson.dumps(values))
+        except TypeError:  # an integer past 64 bits: not remembered
             return _in_order(self.found(values))
+        rules = remembered.get(key)
         if rules is None:
             found = self.found(values)
             for position in self._decided.keys() & found.keys():
                 if _no(self._decided[position], reader):
                     del found[position]
             rules = _in_order(found)
-            # Bounded: senders choose the values. Long texts are not kept, however few.
-            if all(len(value) <= _MAX_REMEMBERED_TEXT for value in values if value.__class__ is str):
+            if len(key[1]) <= _MAX_REMEMBERED_KEY:  # bounded: senders choose the values
                 if len(remembered) >= _MAX_REMEMBERED_VALUES:
                     remembered.clear()
                 remembered[key] = rules
