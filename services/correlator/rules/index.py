@@ -17,7 +17,7 @@ Both are remembered by logsource (a `Route`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import product
 from operator import itemgetter
 from typing import Any
@@ -155,21 +155,24 @@ class _Plan:
 
 
 class Route:
-    """What an event of one logsource goes through: the projection of `raw` to decode, and the plans to look up."""
+    """What an event of one logsource goes through: the projection of `raw` to decode, and the plans to look up.
 
-    __slots__ = ("plans", "projection")
+    `candidates(reader)`: the rules that may match, each once, in rule order (so results do not
+    depend on the index). With one plan, as nearly every route has, it is that plan's own method.
+    """
+
+    __slots__ = ("candidates", "plans", "projection")
 
     def __init__(self, plans: list[_Plan], projection: RawProjection | None) -> None:
         self.plans = plans  # one, but past the bounds on what is remembered
         self.projection = projection
+        self.candidates: Callable[[FieldReader], Sequence[CompiledRule]] = (
+            plans[0].candidates if len(plans) == 1 else self._merged
+        )
 
-    def candidates(self, reader: FieldReader) -> Sequence[CompiledRule]:
-        """Rules that may match, each once, in rule order (so results do not depend on the index)."""
-        plans = self.plans
-        if len(plans) == 1:
-            return plans[0].candidates(reader)
+    def _merged(self, reader: FieldReader) -> Sequence[CompiledRule]:
         found: _Found = {}
-        for plan in plans:
+        for plan in self.plans:
             found.update(plan.found([reader[name] for name in plan.names]))
         return _in_order(found)
 
