@@ -241,7 +241,14 @@ class FieldReader(dict[str, Any]):
     def _lookup(self, name: str) -> Any:
         head, _, rest = name.partition(".")
         if head in ECS_FIELD_SETS or name == "id":
-            found = _ecs_value(getattr(self._envelope, head), head, rest, name)
+            top = getattr(self._envelope, head)
+            # The commonest reads, a text (`message`, `user.name`), as `_ecs_value` gives them, without its calls.
+            if not rest:
+                if top.__class__ is str:
+                    return top
+            elif top.__class__ is dict and (text := top.get(rest)).__class__ is str:
+                return text
+            found = _ecs_value(top, head, rest, name)
             if found is not _MISSING or head == "labels":
                 return found
             # An ECS name the source did not normalise still reads the raw payload's same path,
