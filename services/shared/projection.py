@@ -150,8 +150,8 @@ class _Node:
             (whole, _), (head, then) = steps
             # `b` read in `a` here, without calling its reader, when `a` is an object as most events have it.
             first, rest = _splits(path)[0]
-            inner = self.children.get(first)
-            inner_type, inner_key = (inner.type, inner.attribute[rest]) if inner else (None, "")
+            node = self.children.get(first)
+            inner_type, inner_key = (node.type, node.attribute[rest]) if node is not None else (None, "")
 
             def read_pair(value: Any) -> Any:
                 if type(value) is not struct:
