@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 
 from services.correlator.enrich import Enricher
 from services.correlator.event_alert import AlertedEvent, AlertTemplate, EventAlert
@@ -63,6 +64,8 @@ class DetectionEngine:
         self._stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])  # evaluations, matches, seconds
         self._tried: dict[int, list[Any]] = {}  # events by candidates list (by its id): [list, events]
         self._raised: dict[str, int] = defaultdict(int)  # alerts by rule level, for siem_alerts_total
+        # Each rule's three counters, looked up by label once: `.labels()` per rule per batch was ~0.8 µs an event.
+        self._rule_counters: dict[str, tuple[Counter, Counter, Counter]] = {}
         self.emit_silenced = False  # rule tests want every rule's own alert, `generate: false` or not
         self._evaluated = 0
 
@@ -217,6 +220,7 @@ class DetectionEngine:
         self._suppressor = Suppressor(self._suppressor.default_seconds, rules.suppress_seconds)
         self._suppressing = _suppresses(self._suppressor.default_seconds, rules)
         self._templates = {}
+        self._rule_counters = {}
         self.rules = rules
 
     def flush_metrics(self) -> None:
@@ -226,11 +230,17 @@ class DetectionEngine:
         self._raised.clear()
         self._count_evaluations()
         for rule_id, (evaluations, matches, seconds) in self._stats.items():
-            RULE_EVALUATIONS.labels(rule_id).inc(evaluations)
+            counters = self._rule_counters.get(rule_id) or self._counters_of(rule_id)
+            counters[0].inc(evaluations)
             if matches:
-                RULE_MATCHES.labels(rule_id).inc(matches)
-            RULE_SECONDS.labels(rule_id).inc(seconds)
+                counters[1].inc(matches)
+            counters[2].inc(seconds)
         self._stats.clear()
+
+    def _counters_of(self, rule_id: str) -> tuple[Counter, Counter, Counter]:
+        counters = (RULE_EVALUATIONS.labels(rule_id), RULE_MATCHES.labels(rule_id), RULE_SECONDS.labels(rule_id))
+        self._rule_counters[rule_id] = counters
+        return counters
 
 
 def _suppresses(default_seconds: float, rules: RuleSet) -> bool:
