@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import itertools
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 
 import structlog
@@ -53,6 +54,7 @@ class KafkaBus:
         self._prefix = settings.kafka_topic_prefix
         self._producer: AIOKafkaProducer | None = None
         self._turn: dict[str, itertools.count[int]] = defaultdict(itertools.count)  # where unkeyed records go next
+        self._queues: dict[tuple[str, int], _PartitionQueue] = {}
 
     async def start(self) -> None:
         await self._retry_until_connected(self._create_topics)
@@ -64,9 +66,10 @@ class KafkaBus:
             max_request_size=_MAX_REQUEST_BYTES,
             request_timeout_ms=30_000,
             retry_backoff_ms=250,
-            # No linger_ms: `_submit` closes each batch before queueing it and aiokafka sends a closed
-            # batch at once, so a linger would only delay aiokafka's per-record `send`, which we never
-            # call. One record batch holds a whole send_many per partition; the broker takes up to 1 MiB.
+            # No linger_ms: `_PartitionQueue` closes each batch before queueing it and aiokafka sends a
+            # closed batch at once, so a linger would only delay aiokafka's per-record `send`, which we
+            # never call. One record batch holds what callers added to a partition during the last round
+            # trip, up to 1 MiB before compression (the broker takes up to 1 MiB after it).
             max_batch_size=_MAX_BATCH_BYTES,
             # zstd at aiokafka's level 3: ~3 µs an event of 2.7 KB, 14× smaller (30× in batches of 800).
             # Sending the bytes cost ingest more than that: the request is copied about eight times in
@@ -113,6 +116,9 @@ class KafkaBus:
 
     async def close(self) -> None:
         if self._producer is not None:
+            for queue in list(self._queues.values()):
+                await queue.flush()  # what callers already handed over still goes out
+            self._queues.clear()
             await self._producer.stop()  # flushes what is in flight
             self._producer = None
 
@@ -122,13 +128,14 @@ class KafkaBus:
     async def send_many(self, topic: str, records: Sequence[Record]) -> None:
         """Returns once every record is acknowledged by all in-sync replicas.
 
-        Records go out as one record batch per partition, not one `send` each: per-record
-        sends cost more CPU than everything else a stage does to an event. A keyed record goes
-        to the partition of its key (Kafka's murmur2, as every Kafka client computes it); records
-        without a key all go to one partition per call, taken in turn (Kafka's sticky partitioner).
-        A batch whose delivery failed for a retriable reason (broker restarting, leader moving)
-        is sent again until `kafka_send_timeout_seconds`; the idempotent producer keeps that
-        from writing duplicates within one producer session.
+        Records go out in record batches per partition, not one `send` each: per-record sends
+        cost more CPU than everything else a stage does to an event. Concurrent calls share
+        them (see `_PartitionQueue`). A keyed record goes to the partition of its key (Kafka's
+        murmur2, as every Kafka client computes it); records without a key all go to one
+        partition per call, taken in turn (Kafka's sticky partitioner). Records whose batch
+        failed for a retriable reason (broker restarting, leader moving) are sent again until
+        `kafka_send_timeout_seconds`; the idempotent producer keeps that from writing
+        duplicates within one producer session. Each call hears only of its own records.
         """
         assert self._producer is not None, "bus not started"
         name = self._prefix + topic
@@ -136,23 +143,21 @@ class KafkaBus:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.kafka_send_timeout_seconds
         while pending:
-            sent: list[tuple[list[Record], asyncio.Future[object] | BaseException]] = []
+            placed: list[tuple[asyncio.Future[None] | BaseException, list[Record]]] = []
             try:
                 partitions = sorted(await self._producer.partitions_for(name))
             except KafkaError as exc:  # no metadata yet: the broker is away
-                sent.append((pending, exc))
+                placed.append((exc, pending))
             else:
                 for partition, batch in self._batches(name, pending, partitions):
-                    try:
-                        sent.append((batch, await self._send_batch(name, partition, batch, deadline)))
-                    except KafkaError as exc:  # the producer's queue stayed full
-                        sent.append((batch, exc))
+                    placed += self._queue(name, partition).add(batch)
             failed: list[Record] = []
-            for batch, outcome in sent:
-                result = outcome if isinstance(outcome, BaseException) else await _settled(outcome)
+            for outcome, batch in placed:
+                # Shielded: a caller that is cancelled must not cancel a batch other callers share.
+                result = outcome if isinstance(outcome, BaseException) else await _settled(asyncio.shield(outcome))
                 if isinstance(result, BaseException):
                     if not _retriable(result) or loop.time() > deadline:
-                        raise result
+                        raise copy.copy(result)  # one exception object shared by callers would pile up tracebacks
                     failed += batch
             if failed:
                 log.warning("kafka_send_retry", topic=topic, failed=len(failed))
@@ -167,48 +172,105 @@ class KafkaBus:
             by_partition[partition].append(record)
         return list(by_partition.items())
 
-    async def _send_batch(
-        self, name: str, partition: int, records: list[Record], deadline: float
-    ) -> asyncio.Future[object]:
-        """One partition's records as few record batches as their size allows; settles when all are acked.
-
-        Each batch is closed before it is submitted: a closed batch leaves at once instead of
-        lingering for records that `send_many` would never add to it.
-        """
-        assert self._producer is not None
-        futures = []
-        builder = self._producer.create_batch()
-        for record in records:
-            if builder.append(timestamp=None, key=record.key, value=record.value, headers=list(record.headers)) is None:
-                futures.append(await self._submit(builder, name, partition, deadline))
-                builder = self._producer.create_batch()
-                builder.append(timestamp=None, key=record.key, value=record.value, headers=list(record.headers))
-        futures.append(await self._submit(builder, name, partition, deadline))
-        return asyncio.gather(*futures)
-
-    async def _submit(
-        self, builder: BatchBuilder, name: str, partition: int, deadline: float
-    ) -> asyncio.Future[object]:
-        """Queue a closed batch for its partition, where aiokafka holds one batch at a time.
-
-        Concurrent senders to one partition wait for that slot, and aiokafka's wait (0.14) can time
-        out early under contention: it takes the time already waited off its budget again at every
-        turn. Such a batch was not queued, so it is offered again at once, within the send's
-        deadline, instead of being failed and retried half a second later: with eight requests of
-        one event each at a time, that was most of ingest's single-event latency and throughput.
-        """
-        assert self._producer is not None
-        builder.close()
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                return await self._producer.send_batch(builder, name, partition=partition)  # type: ignore[no-any-return]
-            except KafkaTimeoutError:
-                if loop.time() > deadline:
-                    raise
+    def _queue(self, name: str, partition: int) -> _PartitionQueue:
+        queue = self._queues.get((name, partition))
+        if queue is None:
+            assert self._producer is not None
+            queue = self._queues[name, partition] = _PartitionQueue(
+                self._producer, name, partition, self._settings.kafka_send_timeout_seconds
+            )
+        return queue
 
     def consumer(self, group: str, topics: Sequence[str], *, rewind_seconds: float = 0) -> KafkaConsumer:
         return KafkaConsumer(self._settings, group, list(topics), rewind_seconds)
+
+
+class _PartitionQueue:
+    """One partition's outgoing records: one record batch in flight, the next one open to every caller.
+
+    aiokafka sends one produce request per broker at a time, one record batch per partition in
+    it, and the request is encoded in Python and written out whole: its cost is mostly per
+    request and per batch. So concurrent `send_many` calls (ingest's HTTP requests) append to
+    one open batch while the previous is in flight, and it leaves when that one is acknowledged:
+    a request carries what arrived during the last round trip, instead of one call's records
+    each. A batch that fills (`max_batch_size`) is closed and the next one opened; they leave in
+    order, so records of one key keep theirs. Each caller waits for the batches holding its
+    records, and hears of their failure itself.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, name: str, partition: int, send_timeout_seconds: float) -> None:
+        self._producer = producer
+        self._name = name
+        self._partition = partition
+        self._send_timeout_seconds = send_timeout_seconds
+        self._waiting: deque[tuple[BatchBuilder, asyncio.Future[None]]] = deque()  # the last one is open
+        self._sending: asyncio.Task[None] | None = None
+
+    def add(self, records: list[Record]) -> list[tuple[asyncio.Future[None], list[Record]]]:
+        """Append the records to the open batch, opening more as batches fill; which batch holds which records."""
+        builder, acked = self._waiting[-1] if self._waiting else self._open()
+        placed = []
+        first = 0
+        for index, record in enumerate(records):
+            if builder.append(timestamp=None, key=record.key, value=record.value, headers=list(record.headers)) is None:
+                if index > first:
+                    placed.append((acked, records[first:index]))
+                first = index
+                builder, acked = self._open()
+                # An empty batch takes any one record; the broker judges one over its limit.
+                builder.append(timestamp=None, key=record.key, value=record.value, headers=list(record.headers))
+        placed.append((acked, records[first:]))
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send_all())
+        return placed
+
+    def _open(self) -> tuple[BatchBuilder, asyncio.Future[None]]:
+        batch = (self._producer.create_batch(), asyncio.get_running_loop().create_future())
+        self._waiting.append(batch)
+        return batch
+
+    async def _send_all(self) -> None:
+        """Send the waiting batches one at a time, each when the one before is acknowledged."""
+        builder, acked = None, None
+        try:
+            while self._waiting:
+                builder, acked = self._waiting.popleft()
+                builder.close()  # nothing is appended once it is taken: aiokafka sends a closed batch at once
+                try:
+                    await self._submit(builder)
+                except Exception as exc:  # the callers decide: send their records again, or give up
+                    acked.set_exception(exc)
+                    acked.exception()  # retrieved: callers that were cancelled never look at it
+                else:
+                    acked.set_result(None)
+        finally:
+            self._sending = None
+            for _, waiting in [(builder, acked), *self._waiting]:  # only when cancelled (the bus closing)
+                if waiting is not None and not waiting.done():
+                    waiting.set_exception(KafkaError("the bus closed before this batch was sent"))
+                    waiting.exception()
+            self._waiting.clear()
+
+    async def _submit(self, builder: BatchBuilder) -> None:
+        """Queue a closed batch for the partition and wait for its acknowledgement.
+
+        aiokafka holds one batch at a time per partition, and its wait for that slot (0.14) can time
+        out early under contention: it takes the time already waited off its budget again at every
+        turn. Such a batch was not queued, so it is offered again at once, within the send timeout.
+        """
+        deadline = asyncio.get_running_loop().time() + self._send_timeout_seconds
+        while True:
+            try:
+                delivered = await self._producer.send_batch(builder, self._name, partition=self._partition)
+                break
+            except KafkaTimeoutError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+        await delivered
+
+    async def flush(self) -> None:
+        if self._sending is not None:
+            await asyncio.shield(self._sending)
 
 
 class KafkaConsumer:

@@ -67,6 +67,59 @@ async def test_concurrent_senders_to_one_partition_queue_up_instead_of_retrying(
     assert sorted(m.value for m in received) == sorted(f"{n}-{t}".encode() for n in range(32) for t in range(20))
 
 
+async def test_concurrent_calls_share_record_batches_and_each_returns_once_its_records_are_acked(
+    kafka: KafkaBroker,
+) -> None:
+    """32 calls at once to one partition go out in fewer record batches than calls, each call's records in order."""
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+    assert bus._producer is not None
+    submitted: list[int] = []
+    send_batch = bus._producer.send_batch
+
+    async def counted(builder, topic, *, partition):  # type: ignore[no-untyped-def]
+        submitted.append(builder.record_count())
+        return await send_batch(builder, topic, partition=partition)
+
+    bus._producer.send_batch = counted  # type: ignore[method-assign]
+    try:
+        await bus.send(TOPIC, Record(value=b"first", key=b"one-partition"))  # metadata known from here on
+        calls = [[Record(value=f"{n}-{i}".encode(), key=b"one-partition") for i in range(10)] for n in range(32)]
+        await asyncio.gather(*(bus.send_many(TOPIC, records) for records in calls))
+        received = await consume(bus, "sharing-test", TOPIC, expected=321)
+    finally:
+        await bus.close()
+
+    assert sum(submitted) == 321
+    assert len(submitted) - 1 < len(calls)
+    values = [m.value for m in received]
+    assert sorted(values) == sorted([b"first", *(r.value for records in calls for r in records)])
+    for n in range(32):
+        mine = [v for v in values if v.startswith(f"{n}-".encode())]
+        assert mine == [f"{n}-{i}".encode() for i in range(10)]
+
+
+async def test_a_cancelled_call_does_not_cancel_the_batch_it_shares(kafka: KafkaBroker) -> None:
+    """A call cancelled while its records are in flight (a client hanging up) leaves a call sharing the batch whole."""
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+    mine = [Record(value=f"mine-{i}".encode(), key=b"one-partition") for i in range(5)]
+    theirs = [Record(value=f"theirs-{i}".encode(), key=b"one-partition") for i in range(5)]
+    try:
+        await bus.send(TOPIC, Record(value=b"first", key=b"one-partition"))
+        cancelled = asyncio.create_task(bus.send_many(TOPIC, mine))
+        other = asyncio.create_task(bus.send_many(TOPIC, theirs))
+        await asyncio.sleep(0)  # both have handed their records over and wait for the acknowledgement
+        cancelled.cancel()
+        await other
+        received = await consume(bus, "cancel-test", TOPIC, expected=11)
+    finally:
+        await bus.close()
+
+    assert cancelled.cancelled()
+    assert sorted(m.value for m in received) == sorted([b"first", *(r.value for r in mine + theirs)])
+
+
 async def test_a_consumed_message_carries_what_was_produced_and_where_it_was(kafka: KafkaBroker) -> None:
     """Topic without the prefix, partition, offset, value, key, headers as (name, value) pairs, a timestamp."""
     bus = KafkaBus(isolated_settings(kafka.bootstrap))
