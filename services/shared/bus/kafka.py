@@ -73,11 +73,12 @@ class KafkaBus:
             max_batch_size=_MAX_BATCH_BYTES,
             # zstd at aiokafka's level 3: ~3 µs an event of 2.7 KB, 14× smaller (~30× in batches of 800).
             # Uncompressed, aiokafka copies a request about eight times in Python, CRCs it and writes it
-            # over loopback, and the broker stores and serves it all. Measured with `_PartitionQueue`'s
-            # shared batches (8 callers of 100 envelopes, in-process, alternated): ingest's producer
-            # 7.2 -> 6.2 µs an event, the broker 5.7 -> 2.0, a consumer's getmany 10.4 -> 6.3. zstd on
-            # batches of 100 alone cost the producer ~1 µs more. lz4 here means lz4 HC (aiokafka fixes
-            # level 9: ~20 µs an event), which is why it lost when tried in session 4.
+            # over loopback, and the broker stores and serves it all. With `_PartitionQueue`'s shared
+            # batches, `benchmarks --only ingest` (old and new alternated, batches of 100): ingest 35 ->
+            # 23-25 µs of CPU an event, the broker 14-15 -> 8-10. `benchmarks.produce_ab` (the producer
+            # alone, in one process): producer about even, broker 5.6 -> 2.1, and a consumer's getmany
+            # 10.4 -> 6.3. zstd on batches of 100 alone cost the producer ~1 µs more. lz4 here means
+            # lz4 HC (aiokafka fixes level 9: ~20 µs an event), which is why it lost in session 4.
             compression_type="zstd",
         )
         await self._retry_until_connected(self._producer.start)
