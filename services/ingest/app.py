@@ -30,6 +30,7 @@ from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import EndpointLimits, IngestSettings
 from services.ingest.sources import Parsed, Source, build_sources
 from services.shared.bus import Bus
+from services.shared.errors import RecordTooLarge
 from services.shared.http import Readiness, create_probe_app, json_answer, json_error
 from services.shared.metrics import BYTES_RECEIVED, ERRORS
 
@@ -136,6 +137,8 @@ async def _accept(request: web.Request, endpoint: _Endpoint) -> web.Response:
             await publish(endpoint.bus, parsed, name)
     except TimeoutError:
         return _refuse(name, 503, "backpressure", "the pipeline is busy; retry later", BACKPRESSURE_RETRY_SECONDS)
+    except RecordTooLarge as exc:  # none of the request's events was put on the bus
+        return _refuse(name, 413, "event_too_large", f"an event is too large for the bus: {exc}")
     log.info("request_accepted", source=name, caller=caller, events=len(parsed.ids), rejected=len(parsed.rejected))
     return _answer(endpoint.route, parsed)
 

@@ -41,6 +41,10 @@ class BusUnavailable(SiemError):
     """The bus cannot be reached for longer than the service may wait: the service stops."""
 
 
+class RecordTooLarge(SiemError):
+    """A record over what a topic takes: refused before it is sent, so it cannot stall its partition."""
+
+
 class SinkError(SiemError):
     """A delivery that failed; `retriable` says whether trying again can help."""
 

@@ -19,12 +19,17 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from services.shared import topics
 from services.shared.bus import Message, Record
-from services.shared.errors import BusUnavailable
+from services.shared.errors import BusUnavailable, RecordTooLarge
 from services.shared.settings import CommonSettings
 
 log = structlog.get_logger()
 
-_MAX_REQUEST_BYTES = 8 * 1024 * 1024  # above ingest's largest accepted body, below the broker's default cap
+# The largest record a topic takes (its max.message.bytes, set when the bus creates it): an audit event
+# carrying a Kubernetes object of a few MiB must fit. A larger record is refused before it leaves: a batch
+# the broker refuses leaves aiokafka's idempotent sequence behind, and every later batch of its partition fails.
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+_FRAMING_BYTES = 64 * 1024  # a record batch's and a produce request's own bytes around the record
+_MAX_REQUEST_BYTES = MAX_RECORD_BYTES + _FRAMING_BYTES
 _MAX_BATCH_BYTES = 1_000_000  # under the broker's default message.max.bytes (1 MiB plus headers)
 
 
@@ -104,7 +109,12 @@ class KafkaBus:
         try:
             existing = set(await admin.list_topics())
             wanted = [
-                NewTopic(self._prefix + name, self._settings.kafka_partitions, self._settings.kafka_replication_factor)
+                NewTopic(
+                    self._prefix + name,
+                    self._settings.kafka_partitions,
+                    self._settings.kafka_replication_factor,
+                    topic_configs={"max.message.bytes": str(MAX_RECORD_BYTES + _FRAMING_BYTES)},
+                )
                 for name in topics.ALL
                 if self._prefix + name not in existing
             ]
@@ -141,6 +151,9 @@ class KafkaBus:
         duplicates within one producer session. Each call hears only of its own records.
         """
         assert self._producer is not None, "bus not started"
+        largest = max((len(record.value) + len(record.key or b"") for record in records), default=0)
+        if largest > MAX_RECORD_BYTES:  # nothing of the call is sent: the caller decides about all of it
+            raise RecordTooLarge(f"a record of {largest} bytes is over the {MAX_RECORD_BYTES} bytes {topic} takes")
         name = self._prefix + topic
         pending = list(records)
         loop = asyncio.get_running_loop()

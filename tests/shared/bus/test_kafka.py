@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -10,11 +11,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 import structlog
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.shared.bus import Record
-from services.shared.bus.kafka import KafkaBus
+from services.shared.bus.kafka import MAX_RECORD_BYTES, KafkaBus
+from services.shared.errors import RecordTooLarge
 from tests.infra import ROOT, KafkaBroker
 from tests.shared.bus.kafka_helpers import consume, isolated_settings
 
@@ -217,3 +220,21 @@ async def test_producer_rides_out_a_broker_restart_without_loss(kafka: KafkaBrok
     finally:
         await bus.close()
     assert set(int(m.value) for m in received) == set(range(total))
+
+
+async def test_a_record_over_a_mebibyte_arrives_and_one_over_the_limit_is_refused_alone(kafka: KafkaBroker) -> None:
+    """A 3 MiB envelope (a large Kubernetes object) is carried; one over the record limit is refused before it
+    leaves, with its size named, and the partition goes on: the broker refusing a batch used to leave the
+    idempotent producer's sequence behind, failing every later batch of that partition."""
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+    try:
+        large = base64.b64encode(os.urandom(3 * 1024 * 1024))  # incompressible: zstd cannot bring it under 1 MiB
+        await bus.send_many(TOPIC, [Record(value=large, key=b"k")])
+        with pytest.raises(RecordTooLarge, match=r"\d+ bytes"):
+            await bus.send_many(TOPIC, [Record(value=b"x" * (MAX_RECORD_BYTES + 1), key=b"k")])
+        await bus.send_many(TOPIC, [Record(value=b"after", key=b"k")])
+        received = await consume(bus, "large-test", TOPIC, expected=2)
+    finally:
+        await bus.close()
+    assert [m.value for m in received] == [large, b"after"]
