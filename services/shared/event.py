@@ -146,11 +146,9 @@ def with_matches(envelope: bytes, matches: list[RuleRef]) -> bytes:
 
     Stage 1 passes every event on: serialising it again would cost more than the detection.
     The envelope is a JSON object with at least `id` and `time`, and no `matches` (Event forbids it).
+    An event that matched nothing (most of them) is its envelope as it came, not a copy of it:
+    EnrichedEvent reads a record without `matches` as matching nothing.
     """
-    body = envelope.rstrip()[:-1]
-    if not matches:  # most events: one concatenation, no list, no join
-        return body + _NO_MATCHES
-    return b"".join((body, b',"matches":[', b",".join(map(_match_json, matches)), b"]}"))
-
-
-_NO_MATCHES = b',"matches":[]}'
+    if not matches:
+        return envelope.rstrip()  # the same object when there is nothing to strip
+    return b"".join((envelope.rstrip()[:-1], b',"matches":[', b",".join(map(_match_json, matches)), b"]}"))
