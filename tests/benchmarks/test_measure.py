@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.measure import Sample, paired_ratio
 
 FAST, SLOW = 100.0, 50.0  # probe readings: the reference is FAST, a slow reading is under 80 % of it
 
 
-def test_paired_ratio_counts_only_rounds_whose_two_samples_share_a_phase() -> None:
-    """A round where the phase changed between ours and the peer's sample says nothing: it is left out."""
-    ours = [Sample(1000, FAST, FAST), Sample(500, SLOW, SLOW), Sample(1000, FAST, FAST)]
-    peer = [Sample(100, FAST, FAST), Sample(50, SLOW, SLOW), Sample(25, SLOW, SLOW)]
-    paired = paired_ratio(ours, peer, FAST)
+@pytest.mark.parametrize(
+    ("rounds", "expected"),
+    [
+        pytest.param(
+            # (ours, peer) per round: the third round changed phase between its two samples and says nothing.
+            [
+                ((1000, FAST, FAST), (100, FAST, FAST)),
+                ((500, SLOW, SLOW), (50, SLOW, SLOW)),
+                ((1000, FAST, FAST), (25, SLOW, SLOW)),
+            ],
+            (10.0, 2, "one phase", ["fast", "slow", "mixed"]),
+            id="a-round-that-changed-phase-is-left-out",
+        ),
+        pytest.param(
+            [
+                ((1000, FAST, FAST), (50, SLOW, SLOW)),
+                ((600, FAST, SLOW), (100, FAST, FAST)),
+                ((900, FAST, FAST), (100, SLOW, FAST)),
+            ],
+            (9.0, 3, "all", ["mixed", "mixed", "mixed"]),
+            id="every-round-counts-when-none-shares-a-phase",
+        ),
+    ],
+)
+def test_paired_ratio_is_the_median_of_the_rounds_whose_samples_share_a_phase(
+    rounds: list[tuple[tuple[float, float, float], tuple[float, float, float]]],
+    expected: tuple[float, int, str, list[str]],
+) -> None:
+    paired = paired_ratio([Sample(*ours) for ours, _ in rounds], [Sample(*peer) for _, peer in rounds], FAST)
     assert paired is not None
-    assert (paired.median, paired.used, paired.phase) == (10.0, 2, "one phase")
-    assert paired.rounds == [(10.0, "fast"), (10.0, "slow"), (40.0, "mixed")]
-
-
-def test_paired_ratio_falls_back_to_every_round_when_none_shares_a_phase() -> None:
-    ours = [Sample(1000, FAST, FAST), Sample(600, FAST, SLOW), Sample(900, FAST, FAST)]
-    peer = [Sample(50, SLOW, SLOW), Sample(100, FAST, FAST), Sample(100, SLOW, FAST)]
-    paired = paired_ratio(ours, peer, FAST)
-    assert paired is not None
-    assert (paired.median, paired.used, paired.phase) == (9.0, 3, "all")
+    assert (paired.median, paired.used, paired.phase, [phase for _, phase in paired.rounds]) == expected
 
 
 def test_paired_ratio_needs_a_peer_sample() -> None:

@@ -161,24 +161,35 @@ def _event(draw: st.DrawFn) -> tuple[dict[str, Any], str | None]:
     return raw, message
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(
-    selections=st.lists(_selection(), min_size=3, max_size=3),
-    condition=_CONDITION,
-    events=st.lists(_event(), min_size=1, max_size=4),
-)
-def test_generated_function_answers_as_the_closure_tree(
-    selections: list[Any], condition: str, events: list[tuple[dict[str, Any], str | None]]
-) -> None:
-    """For drawn rules and events, the generated function answers as the closures did and reads the same fields."""
+_Compiled = tuple[SigmaRule, Callable[[FieldReader], Any]]  # a rule and its generated condition
+_Events = list[tuple[dict[str, Any], str | None]]  # (raw, message) of each drawn event
+
+
+@st.composite
+def _compiled(draw: st.DrawFn) -> _Compiled:
+    """A drawn rule of three selections and its generated condition."""
+    selections = draw(st.lists(_selection(), min_size=3, max_size=3))
+    condition = draw(_CONDITION)
     try:
         rule = _rule({**dict(zip(_NAMES, selections, strict=True)), "condition": condition})
-        tree = rule.detection.parsed_condition[0].parsed
-        reference = _Closures({}, {}).predicate(tree)
-    except Exception:  # a combination pySigma refuses (e.g. |re on a number): not this test's subject
+        return rule, compile_rule(rule, "rule.yml", RulesConfig()).matches
+    except Exception:  # a combination pySigma refuses (e.g. |re on a number): not these tests' subject
         assume(False)
         raise
-    generated = compile_rule(rule, "rule.yml", RulesConfig()).matches
+
+
+_DRAWN = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+)
+_EVENTS = st.lists(_event(), min_size=1, max_size=4)
+
+
+@_DRAWN
+@given(compiled=_compiled(), events=_EVENTS)
+def test_generated_function_answers_as_the_closure_tree(compiled: _Compiled, events: _Events) -> None:
+    """For drawn rules and events, the generated function answers as the closures did and reads the same fields."""
+    rule, generated = compiled
+    reference = _Closures({}, {}).predicate(rule.detection.parsed_condition[0].parsed)
     for raw, message in events:
         old_reader, new_reader = _reader(raw, message), _reader(raw, message)
         expected, got = reference(old_reader), generated(new_reader)
@@ -283,22 +294,11 @@ class _OnlyValues(dict[str, Any]):
         raise AssertionError(f"read {name!r} through get")
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(
-    selections=st.lists(_selection(), min_size=3, max_size=3),
-    condition=_CONDITION,
-    events=st.lists(_event(), min_size=1, max_size=4),
-)
-def test_a_condition_said_pure_is_decided_by_its_fields_values_alone(
-    selections: list[Any], condition: str, events: list[tuple[dict[str, Any], str | None]]
-) -> None:
+@_DRAWN
+@given(compiled=_compiled(), events=_EVENTS)
+def test_a_condition_said_pure_is_decided_by_its_fields_values_alone(compiled: _Compiled, events: _Events) -> None:
     """When `pure_in` names fields, the answer over a reader holding only their values is the event's answer."""
-    try:
-        rule = _rule({**dict(zip(_NAMES, selections, strict=True)), "condition": condition})
-        generated = compile_rule(rule, "rule.yml", RulesConfig()).matches
-    except Exception:  # a combination pySigma refuses (e.g. |re on a number): not this test's subject
-        assume(False)
-        raise
+    _, generated = compiled
     fields = codegen.pure_in(generated)
     assume(fields is not None)
     assert fields is not None
