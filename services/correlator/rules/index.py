@@ -16,6 +16,7 @@ Both are remembered by logsource (a `Route`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import product
@@ -67,7 +68,7 @@ class _Plan:
     index share what they remember (`remembered`, keyed by plan and values), and its bound.
     """
 
-    __slots__ = ("_decided", "_read", "_remembered", "always", "fields", "names")
+    __slots__ = ("_decided", "_matched", "_read", "_remembered", "always", "fields", "names")
 
     def __init__(self, groups: list[_Group], remembered: _Remembered) -> None:
         self.always: _Found = dict(sorted(pair for group in groups for pair in group.always))
@@ -89,7 +90,8 @@ class _Plan:
         self._read = itemgetter(*self.names) if self.names else None
         self._remembered = None if by_substring else remembered
         # The conditions these fields' values alone decide (codegen.pure_in): decided once for a remembered
-        # combination, so a rule whose answer is known to be no is not among its candidates.
+        # combination, so a rule whose answer is known to be no is not among its candidates, and one known
+        # to be yes is there as a twin whose condition answers at once (most of a Kubernetes audit event's matches).
         rules = dict(self.always)
         for table in (*by_value.values(), *by_number.values()):
             for found in table.values():
@@ -99,6 +101,7 @@ class _Plan:
             for position, rule in rules.items()
             if (fields := pure_in(getattr(rule, "matches", None))) is not None and fields <= set(self.names)
         }
+        self._matched: _Found = {}  # by position, the twins of rules a combination decided true
 
     def candidates(self, reader: FieldReader) -> tuple[CompiledRule, ...]:
         """The rules of these groups whose requirements the event's fields meet, each once, in rule order."""
@@ -120,14 +123,22 @@ class _Plan:
         if rules is None:
             found = self.found(values)
             for position in self._decided.keys() & found.keys():
-                if _no(self._decided[position], reader):
+                answer = _answer(self._decided[position], reader)
+                if answer is False:
                     del found[position]
+                elif answer:  # its condition is not run again for the combination: its twin matches outright
+                    found[position] = self._matched.get(position) or self._twin(position, found[position])
             rules = _in_order(found)
             if len(key[1]) <= _MAX_REMEMBERED_KEY:  # bounded: senders choose the values
                 if len(remembered) >= _MAX_REMEMBERED_VALUES:
                     remembered.clear()
                 remembered[key] = rules
         return rules
+
+    def _twin(self, position: int, rule: CompiledRule) -> CompiledRule:
+        """The rule as a candidate known to match (its condition answers True at once), made once per rule."""
+        twin = self._matched[position] = dataclasses.replace(rule, matches=_always)
+        return twin
 
     def found(self, values: Sequence[Any]) -> _Found:
         """The rules found for the values of the plan's fields (in the order of `names`), by position."""
@@ -177,12 +188,16 @@ class Route:
         return _in_order(found)
 
 
-def _no(condition: Predicate, reader: FieldReader) -> bool:
-    """Whether the condition is false for the event; a condition that raises is left to the engine, which reports it."""
+def _answer(condition: Predicate, reader: FieldReader) -> bool | None:
+    """The condition's answer for the event; None when it raises, left to the engine, which reports it."""
     try:
-        return not condition(reader)
+        return bool(condition(reader))
     except Exception:  # noqa: BLE001  # the engine tries the rule again, isolates and counts the failure
-        return False
+        return None
+
+
+def _always(_: FieldReader) -> bool:
+    return True
 
 
 def _in_order(found: _Found) -> tuple[CompiledRule, ...]:

@@ -250,3 +250,20 @@ def test_a_rule_its_indexed_fields_decide_is_not_a_candidate_where_they_say_no(t
     assert _candidates(index, {"user": "alice", "shell": "bash"}) == ["Rule 2"]  # as remembered
     assert _candidates(index, {"user": "ADMIN", "shell": "bash"}) == ["Rule 1", "Rule 2"]
     assert _candidates(index, {"user": "root", "shell": "bash"}) == ["Rule 0", "Rule 1", "Rule 2"]
+
+
+def test_a_rule_its_indexed_fields_decide_true_is_not_run_again_for_the_combination(tmp_path: Path) -> None:
+    """A candidate decided true is the rule's twin, answering at once; a rule reading other fields is run as itself."""
+    index = _rules(
+        tmp_path,
+        "  sel: {user: root}\n  condition: sel",
+        "  sel: {shell: bash, cmd|contains: wget}\n  condition: sel",  # reads cmd, which the plan does not
+    )
+    event = Event(id="e", time=T0, ingested=T0, raw={"user": "root", "shell": "bash", "cmd": "ls"})
+    envelope = Envelope.of(event.model_copy(update={"logsource": LogSource(product="linux")}))
+    for _ in range(2):  # deciding, then as remembered
+        decided, run = index.candidates(envelope.logsource, FieldReader(envelope))
+        assert (decided.ref, decided.location) == (index.rules[0].ref, index.rules[0].location)
+        assert decided.matches is not index.rules[0].matches and decided.matches(FieldReader(envelope)) is True
+        assert run is index.rules[1]
+        assert run.matches(FieldReader(envelope)) is False
