@@ -2,13 +2,14 @@
 
     scripts/kafka.sh start DIR PORT
     python -m benchmarks.produce_ab --bootstrap 127.0.0.1:PORT --broker-pid "$(cat DIR/kafka.pid)" \\
-        --events envelopes.ndjson TREE_A TREE_B [--rounds 6] [--seconds 2] [--work-us 10]
+        --events envelopes.ndjson TREE_A TREE_B [--rounds 6] [--seconds 2] [--work-us 10] [--per-call 100]
 
 Each tree's services/shared/bus/kafka.py is loaded into this one process as a module of its own
 (the rest of `services` comes from PYTHONPATH), each with a bus of its own, so the variants see
 the same process, broker and phase. A round runs 8 callers, as ingest's 8 connections: each
-spends `--work-us` of CPU an event (a stand-in for parsing) and then awaits `send_many` of 100
-envelopes. It reports per round the process's CPU per event less the stand-in work, the
+spends `--work-us` of CPU an event (a stand-in for parsing) and then awaits `send_many` of
+`--per-call` envelopes (100: NDJSON batches; 1: single events, where a request's own cost is
+some 200 µs). It reports per round the process's CPU per event less the stand-in work, the
 broker's (from /proc), the rate and the events per produce request. Variants alternate
 (A B B A …) after a warm-up round each: a new connection costs more for its first seconds.
 A round counts as fast when its CPU probe is within 20 % of the fastest, as in cpu_ab.
@@ -33,7 +34,7 @@ from aiokafka.producer import sender
 from services.shared.bus import Record
 from services.shared.settings import CommonSettings
 
-CALLERS, BATCH, FAST_SHARE = 8, 100, 0.8
+CALLERS, BODIES, FAST_SHARE = 8, 60, 0.8
 _requests = [0]
 _create_request = sender.SendProduceReqHandler.create_request
 
@@ -112,8 +113,9 @@ async def _round(bus: Any, batches: list[list[Record]], args: argparse.Namespace
 
 async def _main(args: argparse.Namespace) -> None:
     with args.events.open("rb") as lines:
-        envelopes = [line.rstrip(b"\n") for line in itertools.islice(lines, 60 * BATCH)]
-    batches = [[Record(e) for e in envelopes[i : i + BATCH]] for i in range(0, len(envelopes), BATCH)]
+        envelopes = [line.rstrip(b"\n") for line in itertools.islice(lines, BODIES * args.per_call)]
+    size = args.per_call
+    batches = [[Record(e) for e in envelopes[i : i + size]] for i in range(0, len(envelopes), size)]
     buses: dict[str, Any] = {}
     for number, tree in enumerate(args.trees):
         module = _bus_module(tree, f"_produce_ab_bus_{number}")
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--work-us", type=float, default=10.0, help="CPU each caller spends an event before sending")
+    parser.add_argument("--per-call", type=int, default=100, help="envelopes a caller sends at once (1: single events)")
     parser.add_argument("trees", type=Path, nargs="+")
     asyncio.run(_main(parser.parse_args(argv)))
     return 0
