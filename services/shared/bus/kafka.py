@@ -31,6 +31,12 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 _FRAMING_BYTES = 64 * 1024  # a record batch's and a produce request's own bytes around the record
 _MAX_REQUEST_BYTES = MAX_RECORD_BYTES + _FRAMING_BYTES
 _MAX_BATCH_BYTES = 1_000_000  # under the broker's default message.max.bytes (1 MiB plus headers)
+# zstd costs ~17 µs a batch before its first byte (cramjam makes a context each call), then ~2-3 µs an
+# event of 2.7 KB. A batch of a few events (single webhooks, ingest's 8 callers of one event) cost the
+# producer 15 µs an event more compressed than not, for no gain at the broker (`benchmarks.produce_ab
+# --per-call 1`); a batch of hundreds is where zstd pays. A partition's batches are compressed when
+# the one before reached this size: traffic keeps its shape from one round trip to the next.
+_COMPRESS_FROM_BYTES = 64 * 1024
 
 
 @functools.lru_cache(maxsize=65_536)  # hits and alerts repeat their keys (a group, a rule): hash each once
@@ -84,6 +90,7 @@ class KafkaBus:
             # alone, in one process): producer about even, broker 5.6 -> 2.1, and a consumer's getmany
             # 10.4 -> 6.3. zstd on batches of 100 alone cost the producer ~1 µs more. lz4 here means
             # lz4 HC (aiokafka fixes level 9: ~20 µs an event), which is why it lost in session 4.
+            # Only batches that follow a large one are compressed (`_COMPRESS_FROM_BYTES`).
             compression_type="zstd",
         )
         await self._retry_until_connected(self._producer.start)
@@ -223,6 +230,7 @@ class _PartitionQueue:
         self._send_timeout_seconds = send_timeout_seconds
         self._waiting: deque[tuple[BatchBuilder, asyncio.Future[None]]] = deque()  # the last one is open
         self._sending: asyncio.Task[None] | None = None
+        self.compressing = False  # whether batches opened now are compressed (`_COMPRESS_FROM_BYTES`)
 
     def add(self, records: list[Record]) -> list[tuple[asyncio.Future[None], list[Record]]]:
         """Append the records to the open batch, opening more as batches fill; which batch holds which records."""
@@ -243,7 +251,14 @@ class _PartitionQueue:
         return placed
 
     def _open(self) -> tuple[BatchBuilder, asyncio.Future[None]]:
-        batch = (self._producer.create_batch(), asyncio.get_running_loop().create_future())
+        # The producer's batches are zstd; an uncompressed one is the same builder with no codec. Each
+        # record batch names its own codec, so the idempotent producer sends either alike.
+        builder = (
+            self._producer.create_batch()
+            if self.compressing
+            else BatchBuilder(_MAX_BATCH_BYTES, compression_type=0, is_transactional=False)
+        )
+        batch = (builder, asyncio.get_running_loop().create_future())
         self._waiting.append(batch)
         return batch
 
@@ -254,6 +269,7 @@ class _PartitionQueue:
             while self._waiting:
                 builder, acked = self._waiting.popleft()
                 builder.close()  # nothing is appended once it is taken: aiokafka sends a closed batch at once
+                self.compressing = builder.size() >= _COMPRESS_FROM_BYTES
                 try:
                     await self._submit(builder)
                 except Exception as exc:  # the callers decide: send their records again, or give up

@@ -102,6 +102,43 @@ async def test_concurrent_calls_share_record_batches_and_each_returns_once_its_r
         assert mine == [f"{n}-{i}".encode() for i in range(10)]
 
 
+async def test_a_partition_compresses_its_batches_once_they_run_large_and_stops_when_they_run_small(
+    kafka: KafkaBroker,
+) -> None:
+    """zstd's cost a batch outweighs what it saves on a few events: a batch is compressed when the one before was large.
+
+    Read from the record batches as sent (their bytes on the wire), and the records read back whole.
+    """
+    bus = KafkaBus(isolated_settings(kafka.bootstrap))
+    await bus.start()
+    assert bus._producer is not None
+    on_the_wire: list[int] = []
+    send_batch = bus._producer.send_batch
+
+    async def measured(builder, topic, *, partition):  # type: ignore[no-untyped-def]
+        delivered = await send_batch(builder, topic, partition=partition)
+        # Built once, when aiokafka sends it: read once it is acknowledged, the bytes that were sent.
+        delivered.add_done_callback(lambda _: on_the_wire.append(len(builder._build())))
+        return delivered
+
+    bus._producer.send_batch = measured  # type: ignore[method-assign]
+    small = [Record(value=b"a" * 1000, key=b"one-partition")]
+    large = [Record(value=b"%d" % n + b"a" * 1000, key=b"one-partition") for n in range(100)]
+    try:
+        for records in (small, large, large, small, small):
+            await bus.send_many(TOPIC, records)
+        received = await consume(bus, "compress-test", TOPIC, expected=203)
+    finally:
+        await bus.close()
+
+    first_small, first_large, next_large, small_after_large, next_small = on_the_wire
+    assert first_small > 1000 and first_large > 100_000  # as appended: the partition had sent nothing large
+    assert next_large < first_large / 10  # the batch before was large: zstd
+    assert small_after_large < 500  # opened while compressing: it stays compressed
+    assert next_small > 1000  # after a small batch: not compressed again
+    assert sorted(m.value for m in received) == sorted(r.value for r in small * 3 + large * 2)
+
+
 async def test_a_cancelled_call_does_not_cancel_the_batch_it_shares(kafka: KafkaBroker) -> None:
     """A call cancelled while its records are in flight (a client hanging up) leaves a call sharing the batch whole."""
     bus = KafkaBus(isolated_settings(kafka.bootstrap))
