@@ -44,7 +44,7 @@ def _fixed() -> Iterator[None]:
     numbers = itertools.count()
     with (
         mock.patch.object(generic, "datetime", _Clock),
-        mock.patch.object(generic.uuid, "uuid4", lambda: mock.Mock(hex=f"id-{next(numbers)}")),
+        mock.patch.object(generic.secrets, "token_hex", lambda _: f"id-{next(numbers)}"),
     ):
         yield
 
