@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import structlog
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from services.shared.bus import Record
 from services.shared.bus.kafka import MAX_RECORD_BYTES, KafkaBus
@@ -76,15 +77,7 @@ async def test_concurrent_calls_share_record_batches_and_each_returns_once_its_r
     """32 calls at once to one partition go out in fewer record batches than calls, each call's records in order."""
     bus = KafkaBus(isolated_settings(kafka.bootstrap))
     await bus.start()
-    assert bus._producer is not None
-    submitted: list[int] = []
-    send_batch = bus._producer.send_batch
-
-    async def counted(builder, topic, *, partition):  # type: ignore[no-untyped-def]
-        submitted.append(builder.record_count())
-        return await send_batch(builder, topic, partition=partition)
-
-    bus._producer.send_batch = counted  # type: ignore[method-assign]
+    batches = _sent_batches(bus)
     try:
         await bus.send(TOPIC, Record(value=b"first", key=b"one-partition"))  # metadata known from here on
         calls = [[Record(value=f"{n}-{i}".encode(), key=b"one-partition") for i in range(10)] for n in range(32)]
@@ -93,6 +86,7 @@ async def test_concurrent_calls_share_record_batches_and_each_returns_once_its_r
     finally:
         await bus.close()
 
+    submitted = [batch.record_count() for batch in batches]
     assert sum(submitted) == 321
     assert len(submitted) - 1 < len(calls)
     values = [m.value for m in received]
@@ -111,17 +105,7 @@ async def test_a_partition_compresses_its_batches_once_they_run_large_and_stops_
     """
     bus = KafkaBus(isolated_settings(kafka.bootstrap))
     await bus.start()
-    assert bus._producer is not None
-    on_the_wire: list[int] = []
-    send_batch = bus._producer.send_batch
-
-    async def measured(builder, topic, *, partition):  # type: ignore[no-untyped-def]
-        delivered = await send_batch(builder, topic, partition=partition)
-        # Built once, when aiokafka sends it: read once it is acknowledged, the bytes that were sent.
-        delivered.add_done_callback(lambda _: on_the_wire.append(len(builder._build())))
-        return delivered
-
-    bus._producer.send_batch = measured  # type: ignore[method-assign]
+    batches = _sent_batches(bus)
     small = [Record(value=b"a" * 1000, key=b"one-partition")]
     large = [Record(value=b"%d" % n + b"a" * 1000, key=b"one-partition") for n in range(100)]
     try:
@@ -131,7 +115,8 @@ async def test_a_partition_compresses_its_batches_once_they_run_large_and_stops_
     finally:
         await bus.close()
 
-    first_small, first_large, next_large, small_after_large, next_small = on_the_wire
+    # Each batch was built when aiokafka sent it: its size is now the bytes that went on the wire.
+    first_small, first_large, next_large, small_after_large, next_small = (batch.size() for batch in batches)
     assert first_small > 1000 and first_large > 100_000  # as appended: the partition had sent nothing large
     assert next_large < first_large / 10  # the batch before was large: zstd
     assert small_after_large < 500  # opened while compressing: it stays compressed
@@ -275,3 +260,17 @@ async def test_a_record_over_a_mebibyte_arrives_and_one_over_the_limit_is_refuse
     finally:
         await bus.close()
     assert [m.value for m in received] == [large, b"after"]
+
+
+def _sent_batches(bus: KafkaBus) -> list[BatchBuilder]:
+    """The record batches the bus hands aiokafka from now on, in the order handed."""
+    assert bus._producer is not None
+    sent: list[BatchBuilder] = []
+    send_batch = bus._producer.send_batch
+
+    async def recorded(builder, topic, *, partition):  # type: ignore[no-untyped-def]
+        sent.append(builder)
+        return await send_batch(builder, topic, partition=partition)
+
+    bus._producer.send_batch = recorded  # type: ignore[method-assign]
+    return sent
