@@ -5,6 +5,8 @@
 Variants, interleaved round by round, each sample a time slice of about `--seconds`:
 - decode: orjson.loads of each envelope (the ceiling: nothing can be faster than reading the event);
 - engine: DetectionEngine.evaluate on envelopes validated beforehand (the rule engine alone);
+- detect: the handler's own decode and evaluate over the same Messages, nothing written (what the
+  service path costs before it writes an alert or an enriched record);
 - handler: DetectionHandler over bus Messages of 500 (what `siem.events` delivers), as the
   service runs it: the envelope decoded and checked, evaluate, alerts/hits/enriched records built and
   produced to a MemoryBus whose output topics are drained between batches (outside the clock).
@@ -36,7 +38,7 @@ from services.shared.runtime import settle_garbage_collector
 
 BATCH = 500  # consumer_max_records' default: the batch the service hands its handler
 ENGINE_POOL = 5_000  # envelopes validated up front for the engine-alone variant (cycled)
-VARIANTS = ("decode", "engine", "handler")
+VARIANTS = ("decode", "engine", "detect", "handler")
 
 
 class Cursor:
@@ -101,6 +103,12 @@ class Stage1:
             self.engine.evaluate(event)
         return BATCH
 
+    def detect(self) -> int:
+        evaluate = self.engine.evaluate
+        for message in self.messages.take(BATCH):
+            evaluate(decode(message.value))
+        return BATCH
+
     def handle(self) -> int:
         messages = self.messages.take(BATCH)
         stats = self.loop.run_until_complete(self.handler(messages))
@@ -128,7 +136,12 @@ def run(
     load_seconds = time.perf_counter() - started
     stage = Stage1(rules, read_lines(events, limit))
     settle_garbage_collector()  # as `siem run` does once started: the rules and the recorded set are frozen
-    steps: dict[str, Callable[[], int]] = {"decode": stage.decode, "engine": stage.evaluate, "handler": stage.handle}
+    steps: dict[str, Callable[[], int]] = {
+        "decode": stage.decode,
+        "engine": stage.evaluate,
+        "detect": stage.detect,
+        "handler": stage.handle,
+    }
     samples: dict[str, list[list[float]]] = {name: [] for name in only}
     for _ in range(rounds):
         for name in only:
