@@ -146,7 +146,8 @@ def run(ctx: Context) -> Section:
             for variant in variants:
                 processes = {variant.name: variant.pid}
                 if variant.broker_pid is not None:
-                    processes[f"Kafka broker (under {variant.name})"] = variant.broker_pid
+                    # Named after the variant without its parenthesis: "Kafka broker behind ingest → Kafka".
+                    processes[f"Kafka broker behind {variant.name.split(' (')[0]}"] = variant.broker_pid
                 cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
                 before = probe()
                 result, commands[kind] = _load(ctx, variant.url, path, per_body, seconds)
